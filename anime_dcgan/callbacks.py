@@ -1,0 +1,165 @@
+"""Keras callbacks that write a run's outputs every epoch: sample grids, a progress GIF, history and checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import imageio.v3 as iio
+import keras
+import matplotlib
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageDraw, ImageFont
+
+from anime_dcgan.images import make_grid, save_png, to_uint8
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+
+
+def sample_path(samples_dir: Path, epoch: int) -> Path:
+    """Where the grid of 1-based `epoch` is saved."""
+    return samples_dir / f"epoch_{epoch:04d}.png"
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """Call write(tmp_path), then move the result over `path`, so a killed run never leaves half a file."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """After every epoch, draw the generator's faces for one fixed noise batch as samples/epoch_NNNN.png."""
+
+    def __init__(self, samples_dir: str | Path, noise: tf.Variable, columns: int = 8):
+        super().__init__()
+        self.samples_dir = Path(samples_dir)
+        self.noise = noise
+        self.columns = columns
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        faces = to_uint8(self.model.generator(self.noise, training=False))
+        grid = make_grid(faces, self.columns)
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        _replace_atomically(sample_path(self.samples_dir, epoch + 1), lambda tmp: save_png(grid, tmp))
+
+
+class ProgressGif(keras.callbacks.Callback):
+    """After every epoch, rebuild a GIF of all sample grids so far, each frame labelled with its epoch."""
+
+    def __init__(self, samples_dir: str | Path, gif_path: str | Path, frame_ms: int = 200):
+        super().__init__()
+        self.samples_dir = Path(samples_dir)
+        self.gif_path = Path(gif_path)
+        self.frame_ms = frame_ms
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        grids = [sample_path(self.samples_dir, e) for e in range(1, epoch + 2)]
+        frames = [labelled_frame(path, e) for e, path in enumerate(grids, start=1) if path.exists()]
+        if frames:
+            _replace_atomically(
+                self.gif_path,
+                lambda tmp: iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=self.frame_ms, loop=0),
+            )
+
+
+def labelled_frame(grid_path: Path, epoch: int) -> np.ndarray:
+    """The grid at `grid_path` under a white strip that reads 'epoch N'."""
+    grid = Image.open(grid_path).convert("RGB")
+    strip = 20
+    frame = Image.new("RGB", (grid.width, grid.height + strip), "white")
+    frame.paste(grid, (0, strip))
+    ImageDraw.Draw(frame).text((4, 3), f"epoch {epoch}", fill="black", font=ImageFont.load_default(size=14))
+    return np.asarray(frame)
+
+
+class HistoryLog(keras.callbacks.Callback):
+    """Keep history.csv (1-based `epoch` column plus every metric) and its plot losses.png up to date.
+
+    On resume, rows after `initial_epoch` (from an epoch that ended after its last checkpoint) are dropped.
+    """
+
+    def __init__(self, csv_path: str | Path, plot_path: str | Path, initial_epoch: int = 0):
+        super().__init__()
+        self.csv_path = Path(csv_path)
+        self.plot_path = Path(plot_path)
+        self.rows = [row for row in read_history(self.csv_path) if int(row["epoch"]) <= initial_epoch]
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        _replace_atomically(self.csv_path, lambda tmp: write_history(self.rows, tmp))
+        _replace_atomically(self.plot_path, lambda tmp: plot_history(self.rows, tmp))
+
+
+def read_history(path: Path) -> list[dict]:
+    """Rows of a history.csv, or none if it does not exist yet."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_history(rows: list[dict], path: Path) -> None:
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # every column seen, first-seen order
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot_history(rows: list[dict], path: Path) -> None:
+    """Losses on the left; the discriminator's mean output on real and generated faces on the right."""
+    epochs = [int(row["epoch"]) for row in rows]
+
+    def series(name: str) -> list[float]:
+        return [float(row.get(name) or "nan") for row in rows]
+
+    fig, (loss_ax, prob_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, label in [("d_loss", "discriminator"), ("g_loss", "generator")]:
+        loss_ax.plot(epochs, series(name), marker=".", label=label)
+    loss_ax.set(title="Losses", xlabel="epoch", ylabel="loss")
+    for name, label in [("d_real", "D(x), real"), ("d_fake", "D(G(z)), generated")]:
+        prob_ax.plot(epochs, series(name), marker=".", label=label)
+    prob_ax.set(title="Discriminator output", xlabel="epoch", ylabel="mean probability", ylim=(0, 1))
+    for ax in (loss_ax, prob_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """After every epoch, checkpoint G, D, both optimizers, the fixed noise and the epoch; keep the last few.
+
+    The generator alone is also saved as `generator_path` (a .keras file), so a run can be sampled at any time.
+    """
+
+    def __init__(self, directory: str | Path, gan, noise: tf.Variable, generator_path: str | Path, keep: int = 3):
+        super().__init__()
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.generator_path = Path(generator_path)
+        checkpoint = tf.train.Checkpoint(
+            generator=gan.generator,
+            discriminator=gan.discriminator,
+            g_optimizer=gan.g_optimizer,
+            d_optimizer=gan.d_optimizer,
+            seed_generator=gan.seed_generator.state,
+            fixed_noise=noise,
+            epoch=self.epoch,
+        )
+        self.manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=keep)
+
+    def restore(self) -> int:
+        """Load the latest checkpoint, if any, and return the number of epochs it had finished (0 if none)."""
+        if self.manager.latest_checkpoint:
+            self.manager.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        return int(self.epoch.numpy())
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.epoch.assign(epoch + 1)
+        _replace_atomically(self.generator_path, lambda tmp: self.model.generator.save(tmp))
+        self.manager.save(checkpoint_number=epoch + 1)
