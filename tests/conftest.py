@@ -1,0 +1,47 @@
+"""Shared fixtures: small image folders and one tiny trained run, all under pytest's temporary folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+# A tiny model that trains in well under a second per epoch on two CPU cores.
+TINY_FLAGS = ["--image-size", "32", "--width", "4", "--latent-dim", "8", "--batch-size", "16"]
+
+
+def copy_faces(folder: Path, count: int) -> Path:
+    """`count` of the bundled sample faces copied into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(SAMPLE.glob("*.png"))[:count]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture
+def faces(tmp_path) -> Path:
+    """A folder of 48 real faces: three batches of 16."""
+    return copy_faces(tmp_path / "faces", 48)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A run folder after two epochs of the tiny model. Copy it before changing it."""
+    from anime_dcgan import fit
+
+    root = tmp_path_factory.mktemp("trained")
+    data = copy_faces(root / "faces", 48)
+    run = root / "run"
+    assert fit.main(["--data", str(data), "--out", str(run), "--epochs", "2", *TINY_FLAGS]) == 0
+    return run
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path) -> Path:
+    """A private copy of the tiny trained run that a test may resume or damage."""
+    return Path(shutil.copytree(trained_run, tmp_path / "run"))

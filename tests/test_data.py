@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from anime_dcgan import data
+from conftest import SAMPLE, copy_faces
+
+
+def test_bundled_sample_gives_full_batches_in_unit_range():
+    dataset, folder = data.make_dataset(SAMPLE, image_size=32, batch_size=64, seed=0)
+    assert folder.images == 1000 and folder.skipped == ()
+    batches = list(dataset)
+    assert len(batches) == 1000 // 64 == dataset.cardinality()
+    batch = batches[0].numpy()
+    assert batch.shape == (64, 32, 32, 3) and batch.dtype == np.float32
+    assert batch.min() >= -1.0 and batch.max() <= 1.0 and batch.std() > 0.2
+
+
+def test_batches_are_reshuffled_every_epoch():
+    dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=64, seed=0)
+    first, second = (next(iter(dataset)).numpy() for _ in range(2))
+    assert not np.array_equal(first, second)
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """Real faces plus grayscale, RGBA, WebP, non-square, corrupt and truncated files, some in a subfolder."""
+    folder = copy_faces(tmp_path / "mixed", 20)
+    nested = folder / "nested"
+    nested.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (50, 70), dtype=np.uint8), "L").save(nested / "gray.png")
+    Image.fromarray(rng.integers(0, 255, (40, 40, 4), dtype=np.uint8), "RGBA").save(nested / "rgba.png")
+    Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(nested / "face.webp")
+    (folder / "corrupt.jpg").write_bytes(b"this is not a jpeg")
+    (nested / "truncated.PNG").write_bytes((SAMPLE / "000001.png").read_bytes()[:300])
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_unreadable_files_are_skipped_and_named(mixed_folder):
+    dataset, folder = data.make_dataset(mixed_folder, image_size=32, batch_size=4, seed=0)
+    assert folder.images == 23
+    assert sorted(folder.skipped) == ["corrupt.jpg", "nested/truncated.PNG"]
+    assert "skipped 2 unreadable file(s)" in folder.describe()
+    images = np.concatenate([batch.numpy() for batch in dataset])
+    assert images.shape == (20, 32, 32, 3)  # 23 images, remainder of the last batch dropped
+    assert np.all(np.isfinite(images))
+
+
+def test_grayscale_and_rgba_become_rgb(mixed_folder):
+    gray = data.decode_image(tf.constant(str(mixed_folder / "nested" / "gray.png")), 16).numpy()
+    rgba = data.decode_image(tf.constant(str(mixed_folder / "nested" / "rgba.png")), 16).numpy()
+    webp = data.decode_image(tf.constant(str(mixed_folder / "nested" / "face.webp")), 16).numpy()
+    assert gray.shape == rgba.shape == webp.shape == (16, 16, 3)
+    assert np.array_equal(gray[..., 0], gray[..., 1]) and np.array_equal(gray[..., 1], gray[..., 2])
+
+
+def test_wide_image_is_centre_cropped_to_square(tmp_path):
+    stripes = np.zeros((40, 120, 3), np.uint8)
+    stripes[:, :40, 0] = 255  # red left third
+    stripes[:, 40:80, 1] = 255  # green middle third: the centred square
+    stripes[:, 80:, 2] = 255  # blue right third
+    Image.fromarray(stripes).save(tmp_path / "wide.png")
+    image = data.decode_image(tf.constant(str(tmp_path / "wide.png")), 20).numpy()
+    assert image.shape == (20, 20, 3)
+    assert np.all(image[..., 1] == 255) and np.all(image[..., [0, 2]] == 0)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(data.DataError, match=f"{tmp_path / 'nowhere'} does not exist"):
+        data.make_dataset(tmp_path / "nowhere", 32, 16)
+
+
+def test_folder_without_images_is_a_clear_error(tmp_path):
+    (tmp_path / "readme.txt").write_text("no faces here")
+    with pytest.raises(data.DataError, match=f"no images in {tmp_path}"):
+        data.make_dataset(tmp_path, 32, 16)
+
+
+def test_folder_of_only_corrupt_files_is_a_clear_error(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"garbage")
+    with pytest.raises(data.DataError, match="could be decoded"):
+        data.make_dataset(tmp_path, 32, 16)
+
+
+def test_fewer_images_than_one_batch_is_a_clear_error(faces):
+    with pytest.raises(data.DataError, match="fewer than one batch of 64.*--batch-size"):
+        data.make_dataset(faces, 32, 64)

@@ -1,0 +1,160 @@
+import csv
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from PIL import Image
+
+from anime_dcgan import fit
+from anime_dcgan.callbacks import TrainingCheckpoint
+from anime_dcgan.config import TrainConfig
+from anime_dcgan.generate import load_generator
+from conftest import TINY_FLAGS, copy_faces
+
+GRID_SIDE = 8 * (32 + 2) + 2  # 8 x 8 faces of 32 px with 2 px borders
+
+
+def history(run: Path) -> list[dict]:
+    with (run / "history.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def gif_frames(run: Path) -> int:
+    return iio.improps(run / "progress.gif", index=None).shape[0]
+
+
+def restored(run: Path):
+    """A GAN built from the run's config.json with its latest checkpoint loaded, and that checkpoint's epoch."""
+    gan = fit.build_gan(TrainConfig.load(run / "config.json"))
+    noise = fit.tf.Variable(np.zeros((fit.SAMPLE_COUNT, gan.latent_dim), "float32"))
+    checkpoint = TrainingCheckpoint(run / "checkpoints", gan, noise, run / "unused.keras")
+    return gan, noise, checkpoint.restore()
+
+
+def test_every_epoch_writes_grid_gif_history_plot_and_checkpoint(trained_run):
+    grids = sorted(p.name for p in (trained_run / "samples").glob("*.png"))
+    assert grids == ["epoch_0001.png", "epoch_0002.png"]
+    assert Image.open(trained_run / "samples" / "epoch_0002.png").size == (GRID_SIDE, GRID_SIDE)
+    assert gif_frames(trained_run) == 2
+    rows = history(trained_run)
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    for row in rows:
+        assert all(np.isfinite(float(row[name])) for name in ("d_loss", "g_loss", "d_real", "d_fake"))
+    assert rows[0]["d_loss"] != rows[1]["d_loss"]
+    assert Image.open(trained_run / "losses.png").format == "PNG"
+    assert (trained_run / "checkpoints" / "ckpt-2.index").exists()
+    assert list((trained_run / "logs").rglob("events.out.tfevents.*"))
+    assert load_generator(trained_run).output_shape == (None, 32, 32, 3)
+    assert json.loads((trained_run / "config.json").read_text())["width"] == 4
+
+
+def test_checkpoint_restores_the_trained_networks_and_optimizer_state(trained_run):
+    gan, _, epoch = restored(trained_run)
+    assert epoch == 2
+    assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2 * 3  # 48 faces / 16 per batch
+    saved = load_generator(trained_run)  # written after the same epoch as the checkpoint
+    for mine, theirs in zip(gan.generator.weights, saved.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_resume_continues_after_the_last_epoch_with_the_same_noise(run_copy, capsys):
+    _, noise_before, _ = restored(run_copy)
+    gan_before, _, _ = restored(run_copy)
+    # Only the new epoch count and another seed: the rest comes from config.json, the noise from the checkpoint.
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", "--seed", "7"]) == 0
+    assert "Resuming" in capsys.readouterr().out
+    assert [row["epoch"] for row in history(run_copy)] == ["1", "2", "3"]
+    assert (run_copy / "samples" / "epoch_0003.png").exists() and gif_frames(run_copy) == 3
+    gan, noise_after, epoch = restored(run_copy)
+    assert epoch == 3 and int(gan.g_optimizer.iterations) == 3 * 3  # carried on from 6 steps, not from 0
+    np.testing.assert_array_equal(noise_before.numpy(), noise_after.numpy())
+    assert not np.array_equal(gan.generator.weights[0].numpy(), gan_before.generator.weights[0].numpy())
+
+
+def test_resume_drops_history_of_an_epoch_that_never_reached_its_checkpoint(run_copy):
+    with (run_copy / "history.csv").open("a") as f:
+        f.write("3,0.5,0.5,0.5,0.5\n")  # as if killed after the history row of epoch 3 but before its checkpoint
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
+    assert [row["epoch"] for row in history(run_copy)] == ["1", "2", "3"]
+    assert history(run_copy)[2]["d_loss"] != "0.5"
+
+
+def test_a_run_killed_mid_training_resumes_and_loses_nothing(tmp_path):
+    data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS]
+    process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoints" / "ckpt-2.index").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    _, _, done = restored(run)
+    assert 2 <= done < 1000
+    finished = subprocess.run([*command, "--epochs", str(done + 2)], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert f"after epoch {done}" in finished.stdout
+    assert [int(row["epoch"]) for row in history(run)] == list(range(1, done + 3))
+    assert gif_frames(run) == done + 2
+    assert len(list((run / "samples").glob("epoch_*.png"))) == done + 2
+
+
+def test_a_finished_run_is_left_alone(run_copy, capsys):
+    before = (run_copy / "history.csv").read_text()
+    assert fit.main(["--out", str(run_copy), "--epochs", "2"]) == 0
+    assert "already trained 2 epochs" in capsys.readouterr().out
+    assert (run_copy / "history.csv").read_text() == before
+
+
+def test_changing_the_model_shape_of_a_run_is_refused_and_keeps_its_files(run_copy, capsys):
+    files = sorted(p.relative_to(run_copy) for p in run_copy.rglob("*"))
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", "--width", "8"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "trained with --width 4, not 8" in error and "--out" in error
+    assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == files
+
+
+@pytest.mark.parametrize(
+    "make_data, message",
+    [
+        (lambda tmp: tmp / "missing", "does not exist"),
+        (lambda tmp: tmp.mkdir() or tmp, "no images in"),
+        (lambda tmp: copy_faces(tmp / "few", 5), "fewer than one batch of 16"),
+    ],
+    ids=["missing-folder", "no-images", "too-few-images"],
+)
+def test_bad_data_is_a_one_line_error_that_keeps_the_run(run_copy, tmp_path, capsys, make_data, message):
+    checkpoints = sorted((run_copy / "checkpoints").iterdir())
+    data = make_data(tmp_path / "bad")
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", "--data", str(data)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and error.count("\n") == 0 and message in error
+    assert sorted((run_copy / "checkpoints").iterdir()) == checkpoints
+    assert len(history(run_copy)) == 2
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--epochs", "0"], ["--epochs", "many"], ["--image-size", "48"], ["--lr", "-1"], ["--beta1", "1.5"], ["--nope"]],
+)
+def test_nonsense_flags_are_rejected_before_training(flags, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fit.main(flags)
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_help_explains_every_flag(capsys):
+    with pytest.raises(SystemExit):
+        fit.main(["--help"])
+    text = capsys.readouterr().out
+    for flag in ("--data", "--out", "--epochs", "--batch-size", "--image-size", "--latent-dim", "--width", "--lr",
+                 "--beta1", "--seed"):  # fmt: skip
+        assert flag in text

@@ -1,0 +1,56 @@
+import keras
+import numpy as np
+import pytest
+
+from anime_dcgan import data, losses, models
+from anime_dcgan.gan import GAN
+from conftest import SAMPLE
+
+
+def tiny_gan(seed: int = 0) -> GAN:
+    keras.utils.set_random_seed(seed)
+    gan = GAN(models.build_generator(8, 32, 4), models.build_discriminator(32, 4), seed=seed)
+    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    return gan
+
+
+@pytest.fixture(scope="module")
+def real_batch():
+    dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=32, seed=0)
+    return next(iter(dataset))
+
+
+def test_bce_loss_matches_the_formula():
+    real, fake = np.array([2.0, -1.0, 0.5]), np.array([-3.0, 0.0, 1.5])
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    loss = losses.get("bce")
+    expected_d = -np.mean(np.log(sigmoid(real))) - np.mean(np.log(1 - sigmoid(fake)))
+    expected_g = -np.mean(np.log(sigmoid(fake)))
+    assert float(loss.discriminator(real, fake)) == pytest.approx(expected_d, rel=1e-6)
+    assert float(loss.generator(fake)) == pytest.approx(expected_g, rel=1e-6)
+
+
+def test_unknown_loss_is_refused():
+    with pytest.raises(ValueError, match="unknown GAN loss 'nope'"):
+        losses.get("nope")
+
+
+def test_one_train_step_updates_both_networks_and_reports_finite_metrics(real_batch):
+    gan = tiny_gan()
+    g_before = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    d_before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    logs = gan.train_step(real_batch)
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert 0 <= float(logs["d_real"]) <= 1 and 0 <= float(logs["d_fake"]) <= 1
+    for before, network in [(g_before, gan.generator), (d_before, gan.discriminator)]:
+        after = [w.numpy() for w in network.trainable_weights]
+        assert all(not np.array_equal(b, a) for b, a in zip(before, after)), network.name
+    assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 1
+
+
+def test_discriminator_learns_to_tell_real_from_fake(real_batch):
+    gan = tiny_gan()
+    d_losses = [float(gan.train_step(real_batch)["d_loss"]) for _ in range(15)]
+    assert d_losses[0] == pytest.approx(2 * np.log(2), abs=0.3)  # an untrained D says 0.5 to everything
+    assert d_losses[-1] < d_losses[0] - 0.1

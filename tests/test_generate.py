@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from anime_dcgan import generate
+
+
+def test_grid_of_faces_from_a_run_folder(trained_run, tmp_path, capsys):
+    out = tmp_path / "faces.png"
+    assert generate.main(["--model", str(trained_run), "--n", "6", "--out", str(out)]) == 0
+    assert Image.open(out).size == (3 * 34 + 2, 2 * 34 + 2)  # 3 columns x 2 rows of 32 px faces
+    assert "Wrote 6 faces" in capsys.readouterr().out
+
+
+def test_one_png_per_face_in_a_folder(trained_run, tmp_path):
+    out = tmp_path / "faces"
+    model = trained_run / "generator.keras"
+    assert generate.main(["--model", str(model), "--n", "5", "--seed", "3", "--out", str(out)]) == 0
+    files = sorted(out.glob("*.png"))
+    assert [f.name for f in files] == [f"face_{i:04d}.png" for i in range(5)]
+    assert all(Image.open(f).size == (32, 32) for f in files)
+
+
+def test_same_seed_draws_the_same_faces_and_another_seed_others(trained_run):
+    generator = generate.load_generator(trained_run)
+    first, again, other = (generate.generate_faces(generator, 4, seed) for seed in (1, 1, 2))
+    assert first.shape == (4, 32, 32, 3) and first.dtype == np.uint8
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+
+
+def test_missing_model_is_a_one_line_error(tmp_path, capsys):
+    assert generate.main(["--model", str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "no generator at" in error and not (tmp_path / "x.png").exists()
+
+
+def test_damaged_model_file_is_a_clear_error(tmp_path):
+    broken = tmp_path / "generator.keras"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(generate.ModelError, match="not a readable Keras generator"):
+        generate.load_generator(broken)
