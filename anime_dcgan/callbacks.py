@@ -48,22 +48,34 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class ProgressGif(keras.callbacks.Callback):
-    """After every epoch, rebuild a GIF of all sample grids so far, each frame labelled with its epoch."""
+    """After every epoch, rebuild a GIF of the sample grids so far, each frame labelled with its epoch.
 
-    def __init__(self, samples_dir: str | Path, gif_path: str | Path, frame_ms: int = 200):
+    Long runs keep at most `max_frames` frames, spread evenly from the first epoch to the latest.
+    """
+
+    def __init__(self, samples_dir: str | Path, gif_path: str | Path, frame_ms: int = 200, max_frames: int = 40):
         super().__init__()
         self.samples_dir = Path(samples_dir)
         self.gif_path = Path(gif_path)
         self.frame_ms = frame_ms
+        self.max_frames = max_frames
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        grids = [sample_path(self.samples_dir, e) for e in range(1, epoch + 2)]
-        frames = [labelled_frame(path, e) for e, path in enumerate(grids, start=1) if path.exists()]
+        frames = [
+            labelled_frame(sample_path(self.samples_dir, e), e)
+            for e in frame_epochs(epoch + 1, self.max_frames)
+            if sample_path(self.samples_dir, e).exists()
+        ]
         if frames:
             _replace_atomically(
                 self.gif_path,
                 lambda tmp: iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=self.frame_ms, loop=0),
             )
+
+
+def frame_epochs(last_epoch: int, max_frames: int) -> list[int]:
+    """Up to `max_frames` epochs from 1 to `last_epoch`, evenly spaced, both ends included."""
+    return sorted({round(e) for e in np.linspace(1, last_epoch, min(max_frames, last_epoch))})
 
 
 def labelled_frame(grid_path: Path, epoch: int) -> np.ndarray:

@@ -158,3 +158,12 @@ def test_help_explains_every_flag(capsys):
     for flag in ("--data", "--out", "--epochs", "--batch-size", "--image-size", "--latent-dim", "--width", "--lr",
                  "--beta1", "--seed"):  # fmt: skip
         assert flag in text
+
+
+def test_progress_gif_of_a_long_run_keeps_evenly_spaced_frames_with_the_latest():
+    from anime_dcgan.callbacks import frame_epochs
+
+    assert frame_epochs(3, 40) == [1, 2, 3]
+    many = frame_epochs(200, 40)
+    assert len(many) == 40 and many[0] == 1 and many[-1] == 200
+    assert max(b - a for a, b in zip(many, many[1:])) <= 6
