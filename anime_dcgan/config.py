@@ -52,6 +52,8 @@ def resume_or_new(run_dir: str | Path, given: dict) -> TrainConfig:
 
     A flag that would change the networks' shapes of an existing run is refused.
     """
+    if Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise ConfigError(f"--out {run_dir} is a file: pass a folder for the run's outputs")
     saved_path = Path(run_dir) / CONFIG_FILE
     if not saved_path.exists():
         return dataclasses.replace(TrainConfig(), out=str(run_dir), **given)

@@ -35,8 +35,10 @@ class ImageFolder:
 def find_image_files(root: str | Path) -> list[Path]:
     """Every image file below `root` (recursively), sorted; raises DataError if there is none."""
     root = Path(root).expanduser()
-    if not root.is_dir():
+    if not root.exists():
         raise DataError(f"data folder {root} does not exist: pass --data with a folder of face images")
+    if not root.is_dir():
+        raise DataError(f"--data {root} is a file, not a folder: pass the folder that holds the images")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
         raise DataError(

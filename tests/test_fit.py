@@ -106,6 +106,13 @@ def test_a_run_killed_mid_training_resumes_and_loses_nothing(tmp_path):
     assert len(list((run / "samples").glob("epoch_*.png"))) == done + 2
 
 
+def test_out_that_is_a_file_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "taken").write_text("keep me")
+    assert fit.main(["--out", str(tmp_path / "taken"), *TINY_FLAGS]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert (tmp_path / "taken").read_text() == "keep me"
+
+
 def test_a_finished_run_is_left_alone(run_copy, capsys):
     before = (run_copy / "history.csv").read_text()
     assert fit.main(["--out", str(run_copy), "--epochs", "2"]) == 0
@@ -127,8 +134,9 @@ def test_changing_the_model_shape_of_a_run_is_refused_and_keeps_its_files(run_co
         (lambda tmp: tmp / "missing", "does not exist"),
         (lambda tmp: tmp.mkdir() or tmp, "no images in"),
         (lambda tmp: copy_faces(tmp / "few", 5), "fewer than one batch of 16"),
+        (lambda tmp: copy_faces(tmp, 1) / "000000.png", "is a file, not a folder"),
     ],
-    ids=["missing-folder", "no-images", "too-few-images"],
+    ids=["missing-folder", "no-images", "too-few-images", "file-not-folder"],
 )
 def test_bad_data_is_a_one_line_error_that_keeps_the_run(run_copy, tmp_path, capsys, make_data, message):
     checkpoints = sorted((run_copy / "checkpoints").iterdir())
