@@ -17,6 +17,7 @@ from anime_dcgan.images import make_grid, save_png, to_uint8
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def sample_path(samples_dir: Path, epoch: int) -> Path:
@@ -137,6 +138,7 @@ def plot_history(rows: list[dict], path: Path) -> None:
         prob_ax.plot(epochs, series(name), marker=".", label=label)
     prob_ax.set(title="Discriminator output", xlabel="epoch", ylabel="mean probability", ylim=(0, 1))
     for ax in (loss_ax, prob_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
