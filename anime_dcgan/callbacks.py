@@ -124,7 +124,10 @@ def write_history(rows: list[dict], path: Path) -> None:
 
 
 def plot_history(rows: list[dict], path: Path) -> None:
-    """Losses on the left; the discriminator's mean output on real and generated faces on the right."""
+    """Losses on the left; the discriminator's mean output on real and generated faces on the right.
+
+    The outputs are probabilities for bce and minimax, and raw scores for the other losses.
+    """
     epochs = [int(row["epoch"]) for row in rows]
 
     def series(name: str) -> list[float]:
@@ -136,7 +139,7 @@ def plot_history(rows: list[dict], path: Path) -> None:
     loss_ax.set(title="Losses", xlabel="epoch", ylabel="loss")
     for name, label in [("d_real", "D(x), real"), ("d_fake", "D(G(z)), generated")]:
         prob_ax.plot(epochs, series(name), marker=".", label=label)
-    prob_ax.set(title="Discriminator output", xlabel="epoch", ylabel="mean probability", ylim=(0, 1))
+    prob_ax.set(title="Discriminator output", xlabel="epoch", ylabel="mean D output")
     for ax in (loss_ax, prob_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)

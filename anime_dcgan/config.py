@@ -8,10 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anime_dcgan.data import BUNDLED_SAMPLE
+from anime_dcgan.losses import SMOOTHABLE
 
 CONFIG_FILE = "config.json"
-# Options that fix the networks' shapes: a checkpoint only fits networks built with the same values.
-MODEL_SHAPE_OPTIONS = ("image_size", "latent_dim", "width")
+# Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
+RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+# What each loss's paper trained with; a flag given on the command line wins.
+_DCGAN = {"optimizer": "adam", "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "d_steps": 1}
+LOSS_DEFAULTS = {
+    "bce": _DCGAN,  # Radford et al. 2015
+    "minimax": _DCGAN,
+    "lsgan": _DCGAN,  # Mao et al. 2017 trained its DCGAN-style models with Adam(2e-4, 0.5) as well
+    "hinge": _DCGAN,
+    "wgan": {"optimizer": "rmsprop", "lr": 5e-5, "beta1": 0.5, "beta2": 0.999, "d_steps": 5},  # Arjovsky et al. 2017
+    "wgan-gp": {"optimizer": "adam", "lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5},  # Gulrajani et al. 2017
+}
 
 
 class ConfigError(ValueError):
@@ -20,7 +33,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run. Defaults follow DCGAN (Radford et al. 2015)."""
+    """Everything that defines a training run. None means "the default of the chosen loss" (LOSS_DEFAULTS)."""
 
     data: str = str(BUNDLED_SAMPLE)
     out: str = ""
@@ -29,10 +42,46 @@ class TrainConfig:
     image_size: int = 64
     latent_dim: int = 100
     width: int = 64
-    lr: float = 2e-4
-    beta1: float = 0.5
     seed: int = 0
     loss: str = "bce"
+    optimizer: str | None = None
+    lr: float | None = None
+    d_lr: float | None = None  # None: lr
+    g_lr: float | None = None  # None: lr
+    beta1: float | None = None
+    beta2: float | None = None
+    momentum: float = 0.0
+    d_steps: int | None = None
+    clip: float = 0.01  # wgan
+    gp_weight: float = 10.0  # wgan-gp
+    label_smoothing: float = 1.0  # target of real images; 1.0 = no smoothing
+    d_threshold: float | None = None
+    g_threshold: float | None = None
+    g_activation: str = "relu"
+    dropout: float = 0.0
+
+    def resolved(self) -> TrainConfig:
+        """These options with the loss's defaults filled in, checked for contradictions."""
+        if self.loss not in LOSS_DEFAULTS:
+            raise ConfigError(f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSS_DEFAULTS)}")
+        defaults = {k: v for k, v in LOSS_DEFAULTS[self.loss].items() if getattr(self, k) is None}
+        config = dataclasses.replace(self, **defaults)
+        if config.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown --optimizer {config.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+        if config.label_smoothing != 1.0 and config.loss not in SMOOTHABLE:
+            raise ConfigError(
+                f"--label-smoothing needs a loss with a real-image target ({', '.join(SMOOTHABLE)}), "
+                f"not --loss {config.loss}: drop --label-smoothing"
+            )
+        return config
+
+    @property
+    def d_learning_rate(self) -> float:
+        return self.d_lr or self.lr
+
+    @property
+    def g_learning_rate(self) -> float:
+        return self.g_lr or self.lr
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
@@ -42,27 +91,37 @@ class TrainConfig:
         try:
             saved = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as error:
-            raise ConfigError(f"cannot read the run's options from {path}: {error}") from None
+            raise ConfigError(f"cannot read options from {path}: {error}") from None
+        if not isinstance(saved, dict):
+            raise ConfigError(f"{path} does not hold a run's options (a JSON object)")
         known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in saved.items() if key in known})
+        unknown = sorted(set(saved) - known)
+        if unknown:
+            raise ConfigError(f"{path} has unknown options {', '.join(unknown)}: remove them")
+        return cls(**saved)
 
 
-def resume_or_new(run_dir: str | Path, given: dict) -> TrainConfig:
-    """Options for a run in `run_dir`: the saved ones if it exists, overridden by the flags in `given`.
+def resume_or_new(run_dir: str | Path, given: dict, config_file: str | Path | None = None) -> TrainConfig:
+    """Options for the run in `run_dir`, with the flags in `given` on top.
 
-    A flag that would change the networks' shapes of an existing run is refused.
+    An existing run's config.json is the base, and flags that its checkpoint depends on may not change; a new run
+    starts from `config_file` (a saved config.json) if given, else from the defaults.
     """
-    if Path(run_dir).exists() and not Path(run_dir).is_dir():
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {run_dir} is a file: pass a folder for the run's outputs")
-    saved_path = Path(run_dir) / CONFIG_FILE
-    if not saved_path.exists():
-        return dataclasses.replace(TrainConfig(), out=str(run_dir), **given)
-    saved = TrainConfig.load(saved_path)
-    for name in MODEL_SHAPE_OPTIONS:
-        if name in given and given[name] != getattr(saved, name):
-            flag = "--" + name.replace("_", "-")
-            raise ConfigError(
-                f"{run_dir} was trained with {flag} {getattr(saved, name)}, not {given[name]}: "
-                f"drop {flag} to resume it, or pass a new --out to start another run"
-            )
-    return dataclasses.replace(saved, out=str(run_dir), **given)
+    saved_path = run_dir / CONFIG_FILE
+    if saved_path.exists():
+        saved = TrainConfig.load(saved_path)
+        for name in RUN_FIXED_OPTIONS:
+            if name in given and given[name] != getattr(saved, name):
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(
+                    f"{run_dir} was trained with {flag} {getattr(saved, name)}, not {given[name]}: "
+                    f"drop {flag} to resume it, or pass a new --out to start another run"
+                )
+        return dataclasses.replace(saved, out=str(run_dir), **given).resolved()
+    base = TrainConfig.load(config_file) if config_file else TrainConfig()
+    if "loss" in given and given["loss"] != base.loss:  # the other loss's defaults, not the file's
+        base = dataclasses.replace(base, **{name: None for name in LOSS_DEFAULTS.get(base.loss, {})})
+    return dataclasses.replace(base, out=str(run_dir), **given).resolved()

@@ -98,8 +98,8 @@ def make_dataset(
     images, folder = load_images(root, image_size)
     if folder.images < batch_size:
         raise DataError(
-            f"{root} has {folder.images} readable images, fewer than one batch of {batch_size}: "
-            "add images or lower --batch-size"
+            f"{root} has {folder.images} readable images, fewer than the {batch_size} of one training step: "
+            "add images or lower --batch-size (or --d-steps)"
         )
     dataset = (
         images.shuffle(min(folder.images, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)

@@ -13,24 +13,49 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from anime_dcgan import callbacks, data, models  # noqa: E402
-from anime_dcgan.config import CONFIG_FILE, ConfigError, TrainConfig, resume_or_new  # noqa: E402
+from anime_dcgan import callbacks, data, losses, models  # noqa: E402
+from anime_dcgan.config import (  # noqa: E402
+    CONFIG_FILE,
+    LOSS_DEFAULTS,
+    OPTIMIZERS,
+    ConfigError,
+    TrainConfig,
+    resume_or_new,
+)
 from anime_dcgan.gan import GAN  # noqa: E402
 
 SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
 
 
+def build_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=config.beta1, beta_2=config.beta2)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, momentum=config.momentum)
+    return keras.optimizers.SGD(learning_rate, momentum=config.momentum)
+
+
 def build_gan(config: TrainConfig) -> GAN:
-    """Generator, discriminator and their Adam optimizers, as the options say."""
+    """Generator, discriminator, optimizers, loss and update schedule, as the (resolved) options say."""
     gan = GAN(
-        models.build_generator(config.latent_dim, config.image_size, config.width),
-        models.build_discriminator(config.image_size, config.width),
+        models.build_generator(config.latent_dim, config.image_size, config.width, config.g_activation),
+        models.build_discriminator(
+            config.image_size,
+            config.width,
+            normalization="layer" if config.loss == "wgan-gp" else "batch",
+            dropout=config.dropout,
+            clip=config.clip if config.loss == "wgan" else None,
+        ),
         seed=config.seed,
     )
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(config.lr, beta_1=config.beta1),
-        g_optimizer=keras.optimizers.Adam(config.lr, beta_1=config.beta1),
-        gan_loss=config.loss,
+        d_optimizer=build_optimizer(config, config.d_learning_rate),
+        g_optimizer=build_optimizer(config, config.g_learning_rate),
+        gan_loss=losses.get(config.loss, real_target=config.label_smoothing),
+        d_steps=config.d_steps,
+        gp_weight=config.gp_weight if config.loss == "wgan-gp" else 0.0,
+        d_threshold=config.d_threshold,
+        g_threshold=config.g_threshold,
     )
     return gan
 
@@ -45,10 +70,13 @@ def describe_device() -> str:
 
 def train(config: TrainConfig, verbose: str | int = "auto") -> keras.callbacks.History | None:
     """Train (or resume) the run in config.out, writing its outputs there every epoch."""
-    dataset, folder = data.make_dataset(config.data, config.image_size, config.batch_size, seed=config.seed)
-    steps = folder.images // config.batch_size
+    images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
+    dataset, folder = data.make_dataset(config.data, config.image_size, images_per_step, seed=config.seed)
     print(f"Found {folder.describe()}")
-    print(f"{steps} steps per epoch of {config.batch_size} images at {config.image_size} px on {describe_device()}")
+    print(
+        f"{folder.images // images_per_step} steps per epoch of {images_per_step} images at {config.image_size} px, "
+        f"loss {config.loss}, {config.optimizer}, on {describe_device()}"
+    )
 
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config)
@@ -96,50 +124,73 @@ def positive_float(text: str) -> float:
     return value
 
 
-def beta(text: str) -> float:
+def unit_interval(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), not {text}")
     return value
 
 
+def real_target(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], the target for real images (0.9 is usual), not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    defaults = TrainConfig()
+    d = TrainConfig()
     parser = argparse.ArgumentParser(
         prog="python -m anime_dcgan.fit",
-        description="Train a DCGAN on a folder of face images. Run the same command with a larger --epochs "
-        "and the same --out to resume; options not given are then taken from the run's config.json.",
+        description="Train a GAN on a folder of face images. Run the same command with a larger --epochs "
+        "and the same --out to resume; options not given are then taken from the run's config.json. "
+        "Defaults marked 'per loss' come from the chosen loss's paper (see README).",
         argument_default=argparse.SUPPRESS,  # only the flags given on the command line reach the options
     )
-    parser.add_argument("--data", help="folder of face images, searched recursively (default: the bundled sample)")
-    parser.add_argument("--out", help="run folder for samples, logs and checkpoints (default: runs/<timestamp>)")
-    parser.add_argument("--epochs", type=positive_int, help=f"train until this epoch (default: {defaults.epochs})")
-    parser.add_argument(
-        "--batch-size", type=positive_int, help=f"images per training step (default: {defaults.batch_size})"
-    )
-    parser.add_argument(
-        "--image-size", type=int, choices=models.IMAGE_SIZES,
-        help=f"side of the square images in pixels (default: {defaults.image_size})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--latent-dim", type=positive_int, help=f"length of the generator's noise vector (default: {defaults.latent_dim})"
-    )
-    parser.add_argument(
-        "--width", type=positive_int,
-        help=f"channels of the networks' widest-resolution layer; the others are 2, 4, 8 times it (default: {defaults.width})",
-    )  # fmt: skip
-    parser.add_argument("--lr", type=positive_float, help=f"Adam learning rate of both networks (default: {defaults.lr})")
-    parser.add_argument("--beta1", type=beta, help=f"Adam's beta_1 (default: {defaults.beta1})")
-    parser.add_argument("--seed", type=int, help=f"random seed of weights, noise and shuffling (default: {defaults.seed})")
-    return parser
+    run = parser.add_argument_group("run")
+    run.add_argument("--data", help="folder of face images, searched recursively (default: the bundled sample)")
+    run.add_argument("--out", help="run folder for samples, logs and checkpoints (default: runs/<timestamp>)")
+    run.add_argument("--config", help="start a new run from a saved config.json; flags given override it")
+    run.add_argument("--epochs", type=positive_int, help=f"train until this epoch (default: {d.epochs})")
+    run.add_argument("--batch-size", type=positive_int, help=f"images per update (default: {d.batch_size})")
+    run.add_argument("--seed", type=int, help=f"random seed of weights, noise and shuffling (default: {d.seed})")
+
+    net = parser.add_argument_group("networks")
+    net.add_argument("--image-size", type=int, choices=models.IMAGE_SIZES, help=f"image side in pixels (default: {d.image_size})")
+    net.add_argument("--latent-dim", type=positive_int, help=f"length of the noise vector (default: {d.latent_dim})")
+    net.add_argument("--width", type=positive_int,
+                     help=f"channels of the highest-resolution layer; deeper layers have 2, 4, 8 times as many (default: {d.width})")
+    net.add_argument("--g-activation", choices=models.GENERATOR_ACTIVATIONS, help=f"generator activation (default: {d.g_activation})")
+    net.add_argument("--dropout", type=unit_interval, help=f"dropout rate after each discriminator layer (default: {d.dropout})")
+
+    loss = parser.add_argument_group("loss and updates")
+    loss.add_argument("--loss", choices=list(LOSS_DEFAULTS), help=f"GAN objective (default: {d.loss})")
+    loss.add_argument("--d-steps", type=positive_int, help="discriminator updates per generator update, each on its own real batch (default: per loss)")
+    loss.add_argument("--clip", type=positive_float, help=f"wgan: critic weights are clipped to +-clip (default: {d.clip})")
+    loss.add_argument("--gp-weight", type=positive_float, help=f"wgan-gp: gradient penalty weight lambda (default: {d.gp_weight})")
+    loss.add_argument("--label-smoothing", type=real_target,
+                      help="one-sided label smoothing: target for real images, e.g. 0.9 (default: 1, none; bce, minimax, lsgan)")
+    loss.add_argument("--d-threshold", type=float, help="skip a discriminator update while its loss is below this (default: never)")
+    loss.add_argument("--g-threshold", type=float, help="update the generator only while its loss is above this (default: always)")
+
+    opt = parser.add_argument_group("optimizers")
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer of both networks (default: per loss)")
+    opt.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: per loss)")
+    opt.add_argument("--d-lr", type=positive_float, help="discriminator learning rate, e.g. for TTUR (default: --lr)")
+    opt.add_argument("--g-lr", type=positive_float, help="generator learning rate (default: --lr)")
+    opt.add_argument("--beta1", type=unit_interval, help="Adam's beta_1 (default: per loss)")
+    opt.add_argument("--beta2", type=unit_interval, help="Adam's beta_2 (default: per loss)")
+    opt.add_argument("--momentum", type=unit_interval, help=f"RMSprop and SGD momentum (default: {d.momentum})")
+    return parser  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     given = vars(parser.parse_args(argv))
     out = Path(given.pop("out", None) or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    config_file = given.pop("config", None)
     try:
-        train(resume_or_new(out, given))
+        train(resume_or_new(out, given, config_file))
     except (data.DataError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -6,6 +6,8 @@ import keras
 from keras import layers
 
 IMAGE_SIZES = (32, 64, 128)
+GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
+CRITIC_NORMALIZATIONS = ("batch", "layer", "none")
 
 # The paper initialises every weight from N(0, 0.02); BatchNorm scales from N(1, 0.02).
 WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
@@ -25,41 +27,99 @@ def feature_channels(image_size: int, width: int) -> list[int]:
     return [max(width, 8 * width >> i) for i in range(blocks)]
 
 
-def _batch_norm() -> layers.BatchNormalization:
+@keras.saving.register_keras_serializable(package="anime_dcgan")
+class ClipWeights(keras.constraints.Constraint):
+    """Keeps every weight in [-limit, limit] after each optimizer update: WGAN's Lipschitz constraint."""
+
+    def __init__(self, limit: float):
+        self.limit = limit
+
+    def __call__(self, weights):
+        return keras.ops.clip(weights, -self.limit, self.limit)
+
+    def get_config(self) -> dict:
+        return {"limit": self.limit}
+
+
+def _batch_norm(constraint=None) -> layers.BatchNormalization:
     # momentum 0.9 matches the paper's code (Torch's 0.1), so the moving statistics used for sampling keep up.
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=GAMMA_INIT)
+    return layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-5, gamma_initializer=GAMMA_INIT, gamma_constraint=constraint, beta_constraint=constraint
+    )
 
 
-def build_generator(latent_dim: int = 100, image_size: int = 64, width: int = 64) -> keras.Model:
-    """Latent vector -> 4x4 feature map -> strided transposed convolutions -> tanh image in [-1, 1]."""
+def _activation(name: str) -> layers.Layer:
+    if name == "relu":
+        return layers.ReLU()
+    if name == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=0.2)
+    raise ValueError(f"generator activation must be one of {GENERATOR_ACTIVATIONS}, not {name!r}")
+
+
+def build_generator(
+    latent_dim: int = 100, image_size: int = 64, width: int = 64, activation: str = "relu"
+) -> keras.Model:
+    """Latent vector -> 4x4 feature map -> strided transposed convolutions -> tanh image in [-1, 1].
+
+    `activation` is the paper's "relu" or "leaky_relu" (slope 0.2) after each BatchNorm.
+    """
     channels = feature_channels(image_size, width)
     z = keras.Input((latent_dim,), name="z")
     x = layers.Dense(4 * 4 * channels[0], use_bias=False, kernel_initializer=WEIGHT_INIT)(z)
     x = layers.Reshape((4, 4, channels[0]))(x)
-    x = layers.ReLU()(_batch_norm()(x))
+    x = _activation(activation)(_batch_norm()(x))
     for filters in channels[1:]:
         x = layers.Conv2DTranspose(
             filters, 4, strides=2, padding="same", use_bias=False, kernel_initializer=WEIGHT_INIT
         )(x)
-        x = layers.ReLU()(_batch_norm()(x))
+        x = _activation(activation)(_batch_norm()(x))
     x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=WEIGHT_INIT)(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(z, image, name="generator")
 
 
-def build_discriminator(image_size: int = 64, width: int = 64) -> keras.Model:
-    """Image -> strided convolutions with LeakyReLU(0.2), BatchNorm after the first -> one real/fake logit."""
+def _normalization(name: str, constraint=None) -> layers.Layer | None:
+    if name == "batch":
+        return _batch_norm(constraint)
+    if name == "layer":  # over each sample's whole feature map, as WGAN-GP suggests in place of BatchNorm
+        return layers.LayerNormalization(
+            axis=[1, 2, 3], epsilon=1e-5, gamma_constraint=constraint, beta_constraint=constraint
+        )
+    if name == "none":
+        return None
+    raise ValueError(f"normalization must be one of {CRITIC_NORMALIZATIONS}, not {name!r}")
+
+
+def build_discriminator(
+    image_size: int = 64,
+    width: int = 64,
+    normalization: str = "batch",
+    dropout: float = 0.0,
+    clip: float | None = None,
+) -> keras.Model:
+    """Image -> strided convolutions with LeakyReLU(0.2), normalised after the first -> one real/fake logit.
+
+    `normalization` is "batch" (the paper), "layer" (for WGAN-GP, whose penalty BatchNorm would break) or "none";
+    `dropout` > 0 adds Dropout after every activation; `clip` keeps every weight within +-clip (WGAN).
+    """
     channels = feature_channels(image_size, width)[::-1]
+    constraint = ClipWeights(clip) if clip else None
     image = keras.Input((image_size, image_size, 3), name="image")
     x = image
     for i, filters in enumerate(channels):
-        first = i == 0
+        norm = None if i == 0 else _normalization(normalization, constraint)
         x = layers.Conv2D(
-            filters, 4, strides=2, padding="same", use_bias=first, kernel_initializer=WEIGHT_INIT
-        )(x)
-        if not first:
-            x = _batch_norm()(x)
+            filters, 4, strides=2, padding="same", use_bias=norm is None, kernel_initializer=WEIGHT_INIT,
+            kernel_constraint=constraint, bias_constraint=constraint,
+        )(x)  # fmt: skip
+        if norm is not None:
+            x = norm(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
-    logit = layers.Dense(1, kernel_initializer=WEIGHT_INIT, dtype="float32", name="logit")(x)
+    logit = layers.Dense(
+        1, kernel_initializer=WEIGHT_INIT, kernel_constraint=constraint, bias_constraint=constraint,
+        dtype="float32", name="logit",
+    )(x)  # fmt: skip
     return keras.Model(image, logit, name="discriminator")

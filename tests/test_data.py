@@ -86,5 +86,5 @@ def test_folder_of_only_corrupt_files_is_a_clear_error(tmp_path):
 
 
 def test_fewer_images_than_one_batch_is_a_clear_error(faces):
-    with pytest.raises(data.DataError, match="fewer than one batch of 64.*--batch-size"):
+    with pytest.raises(data.DataError, match="fewer than the 64 of one training step.*--batch-size"):
         data.make_dataset(faces, 32, 64)

@@ -133,7 +133,7 @@ def test_changing_the_model_shape_of_a_run_is_refused_and_keeps_its_files(run_co
     [
         (lambda tmp: tmp / "missing", "does not exist"),
         (lambda tmp: tmp.mkdir() or tmp, "no images in"),
-        (lambda tmp: copy_faces(tmp / "few", 5), "fewer than one batch of 16"),
+        (lambda tmp: copy_faces(tmp / "few", 5), "fewer than the 16 of one training step"),
         (lambda tmp: copy_faces(tmp, 1) / "000000.png", "is a file, not a folder"),
     ],
     ids=["missing-folder", "no-images", "too-few-images", "file-not-folder"],
