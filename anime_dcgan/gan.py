@@ -82,7 +82,8 @@ class GAN(keras.Model):
             fake_outputs = self.discriminator(fake_images, training=True)
             d_loss = self.gan_loss.discriminator(real_outputs, fake_outputs)
             if self.gp_weight:
-                penalty = losses.gradient_penalty(self.discriminator, real_images, fake_images, self.seed_generator)
+                interpolates = losses.random_interpolates(real_images, fake_images, self.seed_generator)
+                penalty = losses.gradient_penalty(self.discriminator, interpolates)
                 self.trackers["gp"].update_state(penalty)
                 d_loss += self.gp_weight * penalty
         skip = None if self.d_threshold is None else d_loss < self.d_threshold

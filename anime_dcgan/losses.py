@@ -98,14 +98,17 @@ def get(name: str, real_target: float = 1.0):
     return LOSSES[name]()
 
 
-def gradient_penalty(critic, real, fake, seed_generator=None):
-    """WGAN-GP's penalty (Gulrajani et al. 2017): E[(||grad D(x_hat)||_2 - 1)^2] at random interpolates x_hat."""
+def random_interpolates(real, fake, seed_generator=None):
+    """Points on the straight lines between paired real and generated images, one uniform mix per pair."""
     mix = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=seed_generator)
-    interpolates = mix * real + (1.0 - mix) * fake
+    return mix * real + (1.0 - mix) * fake
+
+
+def gradient_penalty(critic, images):
+    """WGAN-GP's penalty (Gulrajani et al. 2017): the mean of (||grad_x D(x)||_2 - 1)^2 over `images`."""
     with tf.GradientTape() as tape:
-        tape.watch(interpolates)
-        scores = critic(interpolates, training=True)
-    gradients = tape.gradient(scores, interpolates)
+        tape.watch(images)
+        scores = critic(images, training=True)
+    gradients = tape.gradient(scores, images)
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=[1, 2, 3]) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
-

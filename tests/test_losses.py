@@ -1,0 +1,105 @@
+"""Each loss against a NumPy transcription of its paper's formula."""
+
+import keras
+import numpy as np
+import pytest
+
+from anime_dcgan import losses
+
+REAL = np.array([[2.0], [-1.0], [0.5], [0.0]], np.float32)
+FAKE = np.array([[-3.0], [0.2], [1.5], [-0.4]], np.float32)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
+
+
+def log_d(x):
+    return np.log(sigmoid(x))
+
+
+def log_one_minus_d(x):
+    return np.log(1.0 - sigmoid(x))
+
+
+# loss name -> (D loss, G loss) from the papers, on discriminator outputs r = D(x), f = D(G(z)).
+REFERENCES = {
+    "bce": (lambda r, f: -log_d(r).mean() - log_one_minus_d(f).mean(), lambda f: -log_d(f).mean()),
+    "minimax": (lambda r, f: -log_d(r).mean() - log_one_minus_d(f).mean(), lambda f: log_one_minus_d(f).mean()),
+    "lsgan": (lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f**2).mean(), lambda f: 0.5 * ((f - 1) ** 2).mean()),
+    "wgan": (lambda r, f: f.mean() - r.mean(), lambda f: -f.mean()),
+    "wgan-gp": (lambda r, f: f.mean() - r.mean(), lambda f: -f.mean()),  # plus the penalty, tested below
+    "hinge": (lambda r, f: np.maximum(0, 1 - r).mean() + np.maximum(0, 1 + f).mean(), lambda f: -f.mean()),
+}
+
+
+@pytest.mark.parametrize("name", list(losses.LOSSES))
+def test_loss_matches_its_paper(name):
+    d_reference, g_reference = REFERENCES[name]
+    loss = losses.get(name)
+    assert float(loss.discriminator(REAL, FAKE)) == pytest.approx(d_reference(REAL, FAKE), rel=1e-5)
+    assert float(loss.generator(FAKE)) == pytest.approx(g_reference(FAKE), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", losses.SMOOTHABLE)
+def test_label_smoothing_changes_only_the_real_targets(name):
+    plain, smooth = losses.get(name), losses.get(name, real_target=0.9)
+    other_fake = FAKE * 2 - 1
+    # The difference the smoothing makes depends on the real outputs alone, and G's loss is untouched.
+    gap = float(smooth.discriminator(REAL, FAKE)) - float(plain.discriminator(REAL, FAKE))
+    assert gap != pytest.approx(0.0)
+    assert float(smooth.discriminator(REAL, other_fake)) - float(plain.discriminator(REAL, other_fake)) == pytest.approx(gap, abs=1e-6)
+    assert float(smooth.generator(FAKE)) == float(plain.generator(FAKE))
+
+
+def test_smoothed_bce_matches_cross_entropy_with_a_0_9_target():
+    expected = -(0.9 * log_d(REAL) + 0.1 * log_one_minus_d(REAL)).mean() - log_one_minus_d(FAKE).mean()
+    assert float(losses.get("bce", real_target=0.9).discriminator(REAL, FAKE)) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["wgan", "wgan-gp", "hinge"])
+def test_label_smoothing_is_refused_for_losses_without_targets(name):
+    with pytest.raises(ValueError, match="label smoothing needs"):
+        losses.get(name, real_target=0.9)
+
+
+def tiny_critic() -> keras.Model:
+    keras.utils.set_random_seed(1)
+    return keras.Sequential(
+        [
+            keras.Input((4, 4, 3)),
+            keras.layers.Conv2D(5, 3, padding="same", activation="tanh"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, kernel_initializer=keras.initializers.RandomNormal(stddev=0.5)),
+        ]
+    )
+
+
+def test_gradient_penalty_equals_a_finite_difference_estimate():
+    critic = tiny_critic()
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 4, 4, 3))
+    step = 1e-4
+    norms = []
+    for image in images:  # central differences of the critic's score, one pixel at a time
+        grad = np.zeros(image.size)
+        for i in range(image.size):
+            bump = np.zeros(image.size)
+            bump[i] = step
+            up, down = (image.ravel() + s * bump for s in (1, -1))
+            score = lambda x: float(critic(x.reshape(1, 4, 4, 3).astype(np.float32))[0, 0])  # noqa: E731
+            grad[i] = (score(up) - score(down)) / (2 * step)
+        norms.append(np.linalg.norm(grad))
+    expected = np.mean((np.array(norms) - 1.0) ** 2)
+    penalty = float(losses.gradient_penalty(critic, keras.ops.convert_to_tensor(images.astype(np.float32))))
+    assert penalty == pytest.approx(expected, rel=0.02)
+    assert penalty > 0.01  # the tiny critic's gradient norm is not 1, so the test can tell
+
+
+def test_interpolates_lie_between_their_real_and_generated_pair():
+    rng = np.random.default_rng(0)
+    real, fake = rng.uniform(-1, 1, (2, 6, 4, 4, 3)).astype(np.float32)
+    mixed = np.asarray(losses.random_interpolates(real, fake, keras.random.SeedGenerator(0)))
+    for x, r, f in zip(mixed, real, fake):
+        t = np.sum((x - f) * (r - f)) / np.sum((r - f) ** 2)
+        assert 0 <= t <= 1
+        np.testing.assert_allclose(x, t * r + (1 - t) * f, atol=1e-5)

@@ -1,0 +1,194 @@
+"""The training variants: WGAN clipping, update thresholds, critic steps, network options, and every loss end to end."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from anime_dcgan import data, fit, losses, models
+from anime_dcgan.config import LOSS_DEFAULTS, TrainConfig
+from anime_dcgan.gan import GAN
+from conftest import SAMPLE, TINY_FLAGS, copy_faces
+
+
+@pytest.fixture(scope="module")
+def real_batch():
+    dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=48, seed=0)
+    return next(iter(dataset))
+
+
+def tiny_gan(loss="bce", optimizer=keras.optimizers.Adam, lr=2e-4, clip=None, **compile_options) -> GAN:
+    keras.utils.set_random_seed(0)
+    gan = GAN(models.build_generator(8, 32, 4), models.build_discriminator(32, 4, clip=clip), seed=0)
+    gan.compile(optimizer(lr), optimizer(lr), gan_loss=losses.get(loss), **compile_options)
+    return gan
+
+
+def weights(network: keras.Model) -> list[np.ndarray]:
+    return [w.numpy().copy() for w in network.trainable_weights]
+
+
+def changed(before: list[np.ndarray], network: keras.Model) -> bool:
+    return any(not np.array_equal(b, w.numpy()) for b, w in zip(before, network.trainable_weights))
+
+
+def test_wgan_critic_weights_stay_within_the_clip_after_a_step(real_batch):
+    gan = tiny_gan("wgan", keras.optimizers.RMSprop, lr=0.05, clip=0.01)  # a rate that would leave the box at once
+    gan.train_step(real_batch)
+    values = np.concatenate([w.ravel() for w in weights(gan.discriminator)])
+    assert np.abs(values).max() <= 0.01 + 1e-7
+    assert np.isclose(np.abs(values).max(), 0.01)  # the clip was needed, not idle
+
+
+@pytest.mark.parametrize("network", ["d", "g"])
+def test_threshold_above_the_loss_skips_that_update_and_counts_it(real_batch, network):
+    gan = tiny_gan(**{f"{network}_threshold": 1e9})
+    skipped, other = (gan.discriminator, gan.generator) if network == "d" else (gan.generator, gan.discriminator)
+    skipped_before, other_before = weights(skipped), weights(other)
+    logs = gan.train_step(real_batch)
+    assert not changed(skipped_before, skipped)
+    assert changed(other_before, other)
+    assert float(logs[f"{network}_skipped"]) == 1.0
+
+
+def test_threshold_below_the_loss_skips_nothing(real_batch):
+    gan = tiny_gan(d_threshold=-1e9, g_threshold=-1e9)
+    d_before, g_before = weights(gan.discriminator), weights(gan.generator)
+    logs = gan.train_step(real_batch)
+    assert changed(d_before, gan.discriminator) and changed(g_before, gan.generator)
+    assert float(logs["d_skipped"]) == float(logs["g_skipped"]) == 0.0
+
+
+def test_d_steps_updates_the_critic_once_per_real_batch(real_batch):
+    gan = tiny_gan(d_steps=3)  # the 48 images arrive as three batches of 16
+    gan.train_step(real_batch)
+    assert int(gan.d_optimizer.iterations) == 3 and int(gan.g_optimizer.iterations) == 1
+
+
+def test_wgan_gp_reports_its_penalty(real_batch):
+    gan = tiny_gan("wgan-gp", gp_weight=10.0)
+    logs = gan.train_step(real_batch)
+    assert float(logs["gp"]) > 0 and np.isfinite(float(logs["d_loss"]))
+
+
+def test_network_options_shape_the_models():
+    def kinds(model):
+        return {type(layer) for layer in model.layers}
+
+    assert layers.LeakyReLU in kinds(models.build_generator(8, 32, 4, activation="leaky_relu"))
+    assert layers.ReLU not in kinds(models.build_generator(8, 32, 4, activation="leaky_relu"))
+    assert layers.Dropout in kinds(models.build_discriminator(32, 4, dropout=0.3))
+    critic = models.build_discriminator(32, 4, normalization="layer")
+    assert layers.BatchNormalization not in kinds(critic) and layers.LayerNormalization in kinds(critic)
+
+
+def test_build_gan_follows_the_options():
+    config = TrainConfig(
+        loss="wgan-gp", width=4, image_size=32, latent_dim=8, d_lr=4e-4, g_lr=1e-4, g_activation="leaky_relu"
+    ).resolved()
+    gan = fit.build_gan(config)
+    assert isinstance(gan.d_optimizer, keras.optimizers.Adam)
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(gan.g_optimizer.beta_2) == 0.9 and gan.d_steps == 5 and gan.gp_weight == 10.0
+    assert not any(isinstance(layer, layers.BatchNormalization) for layer in gan.discriminator.layers)
+    smooth = fit.build_gan(TrainConfig(width=4, image_size=32, latent_dim=8, label_smoothing=0.9).resolved())
+    assert smooth.gan_loss.real_target == 0.9
+
+
+def test_every_loss_has_paper_defaults():
+    assert set(LOSS_DEFAULTS) == set(losses.LOSSES)
+    wgan = TrainConfig(loss="wgan").resolved()
+    assert (wgan.optimizer, wgan.lr, wgan.d_steps) == ("rmsprop", 5e-5, 5)
+    assert TrainConfig(loss="wgan", lr=1e-4, d_steps=2).resolved().d_steps == 2  # flags win
+
+
+@pytest.fixture(scope="module")
+def variant_faces(tmp_path_factory):
+    return copy_faces(tmp_path_factory.mktemp("variants") / "faces", 96)  # one step of 5 critic batches of 16
+
+
+def history_rows(run):
+    with (run / "history.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("loss", list(losses.LOSSES))
+def test_every_loss_trains_and_resumes_with_its_options(loss, variant_faces, tmp_path):
+    run = tmp_path / loss
+    flags = ["--data", str(variant_faces), "--out", str(run), *TINY_FLAGS]
+    assert fit.main([*flags, "--epochs", "2", "--loss", loss]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["loss"] == loss and saved["optimizer"] == LOSS_DEFAULTS[loss]["optimizer"]
+    assert saved["lr"] == LOSS_DEFAULTS[loss]["lr"] and saved["d_steps"] == LOSS_DEFAULTS[loss]["d_steps"]
+    assert fit.main(["--out", str(run), "--epochs", "3"]) == 0  # no --loss: it comes from config.json
+    rows = history_rows(run)
+    assert [row["epoch"] for row in rows] == ["1", "2", "3"]
+    assert all(np.isfinite(float(value)) for row in rows for key, value in row.items() if key != "epoch")
+    assert json.loads((run / "config.json").read_text()) == saved | {"epochs": 3}
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_larger_images_train(size, variant_faces, tmp_path):
+    run = tmp_path / "run"
+    flags = ["--width", "4", "--latent-dim", "8", "--batch-size", "16", "--image-size", str(size)]
+    assert fit.main(["--data", str(variant_faces), "--out", str(run), "--epochs", "1", *flags]) == 0
+    assert fit.build_gan(TrainConfig.load(run / "config.json")).generator.output_shape == (None, size, size, 3)
+
+
+def test_config_file_starts_a_run_and_flags_override_it(trained_run, tmp_path, capsys):
+    run = tmp_path / "from-config"
+    assert fit.main(["--config", str(trained_run / "config.json"), "--out", str(run), "--epochs", "1",
+                     "--label-smoothing", "0.9"]) == 0  # fmt: skip
+    saved = json.loads((run / "config.json").read_text())
+    original = json.loads((trained_run / "config.json").read_text())
+    assert saved["width"] == original["width"] == 4 and saved["data"] == original["data"]
+    assert saved["label_smoothing"] == 0.9 and saved["epochs"] == 1 and saved["out"] == str(run)
+
+
+def test_config_file_with_another_loss_takes_that_loss_defaults(trained_run, tmp_path):
+    run = tmp_path / "to-wgan"
+    assert fit.main(["--config", str(trained_run / "config.json"), "--out", str(run), "--epochs", "1",
+                     "--loss", "wgan", "--batch-size", "8"]) == 0  # fmt: skip
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["loss"], saved["optimizer"], saved["lr"]) == ("wgan", "rmsprop", 5e-5)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--loss", "wgan"], "trained with --loss bce, not wgan"),
+        (["--optimizer", "sgd"], "trained with --optimizer adam, not sgd"),
+    ],
+)
+def test_resume_refuses_options_the_checkpoint_depends_on(run_copy, capsys, flags, message):
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_label_smoothing_with_wgan_is_a_one_line_error(tmp_path, capsys):
+    assert fit.main(["--out", str(tmp_path / "run"), "--loss", "wgan", "--label-smoothing", "0.9"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: --label-smoothing needs") and "\n" not in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_broken_config_file_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps({"loss": "bce", "colour": "blue"}))
+    assert fit.main(["--config", str(bad), "--out", str(tmp_path / "run")]) == 2
+    assert "unknown options colour" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--loss", "vanilla"], ["--optimizer", "adagrad"], ["--label-smoothing", "1.5"], ["--dropout", "1"],
+     ["--d-steps", "0"], ["--g-activation", "tanh"], ["--clip", "0"]],  # fmt: skip
+)
+def test_nonsense_variant_flags_are_rejected(flags, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fit.main(flags)
+    assert exit_info.value.code == 2 and "error:" in capsys.readouterr().err
