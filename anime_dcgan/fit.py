@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=positive_int, help=f"train until this epoch (default: {d.epochs})")
     run.add_argument("--batch-size", type=positive_int, help=f"images per update (default: {d.batch_size})")
     run.add_argument("--seed", type=int, help=f"random seed of weights, noise and shuffling (default: {d.seed})")
+    run.add_argument("--verbose", type=int, choices=(0, 1, 2),
+                     help="0: quiet, 1: a progress bar per epoch, 2: one line per epoch, for logs (default: 1)")
 
     net = parser.add_argument_group("networks")
     net.add_argument("--image-size", type=int, choices=models.IMAGE_SIZES, help=f"image side in pixels (default: {d.image_size})")
@@ -189,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     given = vars(parser.parse_args(argv))
     out = Path(given.pop("out", None) or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     config_file = given.pop("config", None)
+    verbose = given.pop("verbose", "auto")  # how to report, not part of the run
     try:
-        train(resume_or_new(out, given, config_file))
+        train(resume_or_new(out, given, config_file), verbose)
     except (data.DataError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -39,3 +39,24 @@ def test_damaged_model_file_is_a_clear_error(tmp_path):
     broken.write_bytes(b"not a zip")
     with pytest.raises(generate.ModelError, match="not a readable Keras generator"):
         generate.load_generator(broken)
+
+
+def test_compare_draws_one_labelled_row_per_run_from_the_same_noise(trained_run, tmp_path):
+    from anime_dcgan import compare
+
+    out = tmp_path / "variants.png"
+    assert compare.main([str(trained_run), str(trained_run), "--labels", "a", "b", "--faces", "4", "--out", str(out)]) == 0
+    picture = np.asarray(Image.open(out))
+    row_height = 32 + 2 * 2
+    assert picture.shape[0] == 2 * row_height
+    top, bottom = picture[:row_height], picture[row_height:]
+    assert np.array_equal(top[:, 30:], bottom[:, 30:])  # same generator, same noise: same faces
+    assert picture.shape[1] > 4 * 34  # faces plus the label margin
+
+
+def test_compare_refuses_a_label_count_that_does_not_match(trained_run, capsys):
+    from anime_dcgan import compare
+
+    with pytest.raises(SystemExit):
+        compare.main([str(trained_run), "--labels", "a", "b"])
+    assert "2 labels for 1 runs" in capsys.readouterr().err

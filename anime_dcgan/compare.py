@@ -1,0 +1,61 @@
+"""Compare trained runs side by side: one labelled row of faces per run, all from the same noise.
+
+`python -m anime_dcgan.compare runs/bce runs/wgan-gp --out docs/variants.png`
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from anime_dcgan.generate import ModelError, generate_faces, load_generator
+from anime_dcgan.images import make_grid, save_png
+
+
+def labelled_row(faces: np.ndarray, label: str, label_width: int) -> np.ndarray:
+    """One row of faces with `label` written in a white margin on its left."""
+    strip = make_grid(faces, columns=len(faces))
+    row = Image.new("RGB", (label_width + strip.shape[1], strip.shape[0]), "white")
+    row.paste(Image.fromarray(strip), (label_width, 0))
+    font = ImageFont.load_default(size=max(10, strip.shape[0] // 5))
+    ImageDraw.Draw(row).text((6, strip.shape[0] // 2), label, fill="black", font=font, anchor="lm")
+    return np.asarray(row)
+
+
+def compare(runs: list[str | Path], labels: list[str], faces: int = 8, seed: int = 0) -> np.ndarray:
+    """A picture with one row per run: `faces` faces from the seed's noise, labelled."""
+    label_width = 12 + 8 * max(len(label) for label in labels)
+    rows = [
+        labelled_row(generate_faces(load_generator(run), faces, seed), label, label_width)
+        for run, label in zip(runs, labels)
+    ]
+    widest = max(row.shape[1] for row in rows)  # runs at smaller image sizes give narrower rows
+    return np.concatenate([np.pad(r, ((0, 0), (0, widest - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m anime_dcgan.compare", description=__doc__)
+    parser.add_argument("runs", nargs="+", help="run folders or .keras generator files, one row each")
+    parser.add_argument("--labels", nargs="+", help="row labels (default: the run folders' names)")
+    parser.add_argument("--faces", type=int, default=8, help="faces per row (default: 8)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed shared by every row (default: 0)")
+    parser.add_argument("--out", default="variants.png", help="PNG file to write (default: variants.png)")
+    args = parser.parse_args(argv)
+    labels = args.labels or [Path(run).stem for run in args.runs]
+    if len(labels) != len(args.runs):
+        parser.error(f"--labels gave {len(labels)} labels for {len(args.runs)} runs")
+    try:
+        picture = compare(args.runs, labels, args.faces, args.seed)
+    except ModelError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Wrote {save_png(picture, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
