@@ -1,4 +1,4 @@
-"""Train a DCGAN: `python -m anime_dcgan.fit --epochs 25 --out runs/faces` (run again to resume)."""
+"""Train a GAN: `python -m anime_dcgan.fit --epochs 25 --out runs/faces` (run again to resume)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from anime_dcgan.config import (  # noqa: E402
     resume_or_new,
 )
 from anime_dcgan.gan import GAN  # noqa: E402
+from anime_dcgan.kaggle import KaggleError, resolve_data  # noqa: E402
 
 SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
 
@@ -148,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         argument_default=argparse.SUPPRESS,  # only the flags given on the command line reach the options
     )
     run = parser.add_argument_group("run")
-    run.add_argument("--data", help="folder of face images, searched recursively (default: the bundled sample)")
+    run.add_argument("--data", help="folder of face images, searched recursively; 'kaggle' or 'kaggle:owner/name' "
+                     "downloads a Kaggle dataset to data/<name> first (default: the bundled sample)")
     run.add_argument("--out", help="run folder for samples, logs and checkpoints (default: runs/<timestamp>)")
     run.add_argument("--config", help="start a new run from a saved config.json; flags given override it")
     run.add_argument("--epochs", type=positive_int, help=f"train until this epoch (default: {d.epochs})")
@@ -193,8 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     config_file = given.pop("config", None)
     verbose = given.pop("verbose", "auto")  # how to report, not part of the run
     try:
+        if "data" in given:
+            given["data"] = resolve_data(given["data"])  # --data kaggle[:owner/name] downloads once
         train(resume_or_new(out, given, config_file), verbose)
-    except (data.DataError, ConfigError) as error:
+    except (data.DataError, ConfigError, KaggleError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -175,3 +175,14 @@ def test_progress_gif_of_a_long_run_keeps_evenly_spaced_frames_with_the_latest()
     many = frame_epochs(200, 40)
     assert len(many) == 40 and many[0] == 1 and many[-1] == 200
     assert max(b - a for a, b in zip(many, many[1:])) <= 6
+
+
+def test_kaggle_data_without_credentials_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle"))
+    monkeypatch.chdir(tmp_path)
+    assert fit.main(["--data", "kaggle", "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: no Kaggle credentials") and "--data" in error and "\n" not in error
+    assert not (tmp_path / "run").exists() and not (tmp_path / "data").exists()
