@@ -8,16 +8,13 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import keras
-import matplotlib
 import numpy as np
 import tensorflow as tf
+from matplotlib.figure import Figure  # drawn straight to a file: no pyplot, so notebooks keep their backend
+from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
 from anime_dcgan.images import make_grid, save_png, to_uint8
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def sample_path(samples_dir: Path, epoch: int) -> Path:
@@ -133,7 +130,8 @@ def plot_history(rows: list[dict], path: Path) -> None:
     def series(name: str) -> list[float]:
         return [float(row.get(name) or "nan") for row in rows]
 
-    fig, (loss_ax, prob_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    loss_ax, prob_ax = fig.subplots(1, 2)
     for name, label in [("d_loss", "discriminator"), ("g_loss", "generator")]:
         loss_ax.plot(epochs, series(name), marker=".", label=label)
     loss_ax.set(title="Losses", xlabel="epoch", ylabel="loss")
@@ -146,7 +144,6 @@ def plot_history(rows: list[dict], path: Path) -> None:
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png")
-    plt.close(fig)
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):

@@ -49,8 +49,16 @@ def test_one_train_step_updates_both_networks_and_reports_finite_metrics(real_ba
     assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 1
 
 
+def one_step_losses(gan: GAN, batch, steps: int) -> list[float]:
+    """d_loss of each of `steps` train steps on `batch` (the trackers are reset, so no running means)."""
+    losses_per_step = []
+    for _ in range(steps):
+        gan.reset_metrics()
+        losses_per_step.append(float(gan.train_step(batch)["d_loss"]))
+    return losses_per_step
+
+
 def test_discriminator_learns_to_tell_real_from_fake(real_batch):
-    gan = tiny_gan()
-    d_losses = [float(gan.train_step(real_batch)["d_loss"]) for _ in range(15)]
-    assert d_losses[0] == pytest.approx(2 * np.log(2), abs=0.3)  # an untrained D says 0.5 to everything
-    assert d_losses[-1] < d_losses[0] - 0.1
+    d_losses = one_step_losses(tiny_gan(), real_batch, 15)
+    assert d_losses[0] == pytest.approx(2 * np.log(2), abs=0.5)  # an untrained D is near chance
+    assert np.mean(d_losses[-3:]) < np.mean(d_losses[:3]) - 0.2
