@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+import papermill
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -34,7 +35,6 @@ def source(cell: dict) -> str:
 
 def execute(name: str, output: Path, **parameters) -> dict:
     """Run notebooks/<name>.ipynb in quick mode with `parameters`; returns the executed notebook."""
-    papermill = pytest.importorskip("papermill")
     papermill.execute_notebook(
         str(NOTEBOOKS / f"{name}.ipynb"),
         str(output),
