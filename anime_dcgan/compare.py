@@ -16,21 +16,21 @@ from anime_dcgan.generate import ModelError, generate_faces, load_generator
 from anime_dcgan.images import make_grid, save_png
 
 
-def labelled_row(faces: np.ndarray, label: str, label_width: int) -> np.ndarray:
+def labelled_row(faces: np.ndarray, label: str, label_width: int, font: ImageFont.ImageFont) -> np.ndarray:
     """One row of faces with `label` written in a white margin on its left."""
     strip = make_grid(faces, columns=len(faces))
     row = Image.new("RGB", (label_width + strip.shape[1], strip.shape[0]), "white")
     row.paste(Image.fromarray(strip), (label_width, 0))
-    font = ImageFont.load_default(size=max(10, strip.shape[0] // 5))
     ImageDraw.Draw(row).text((6, strip.shape[0] // 2), label, fill="black", font=font, anchor="lm")
     return np.asarray(row)
 
 
 def compare(runs: list[str | Path], labels: list[str], faces: int = 8, seed: int = 0) -> np.ndarray:
     """A picture with one row per run: `faces` faces from the seed's noise, labelled."""
-    label_width = 12 + 8 * max(len(label) for label in labels)
+    font = ImageFont.load_default(size=14)
+    label_width = 12 + max(round(font.getlength(label)) for label in labels)
     rows = [
-        labelled_row(generate_faces(load_generator(run), faces, seed), label, label_width)
+        labelled_row(generate_faces(load_generator(run), faces, seed), label, label_width, font)
         for run, label in zip(runs, labels)
     ]
     widest = max(row.shape[1] for row in rows)  # runs at smaller image sizes give narrower rows

@@ -40,7 +40,8 @@ def load_generator(model: str | Path) -> keras.Model:
 def generate_faces(generator: keras.Model, count: int, seed: int = 0) -> np.ndarray:
     """`count` faces as uint8 NHWC images, from the standard normal noise of `seed`."""
     latent = np.random.default_rng(seed).standard_normal((count, generator.input_shape[-1])).astype("float32")
-    return to_uint8(generator.predict(latent, batch_size=64, verbose=0))
+    batches = [generator(latent[i : i + 256], training=False) for i in range(0, count, 256)]
+    return to_uint8(np.concatenate(batches))
 
 
 def write_faces(faces: np.ndarray, out: str | Path, columns: int | None = None) -> list[Path]:

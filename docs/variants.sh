@@ -27,7 +27,7 @@ for name in "${order[@]}"; do
   echo "== $name: ${variants[$name]}"
   start=$SECONDS
   # shellcheck disable=SC2086  # the flags are meant to split
-  "$python" -m anime_dcgan.fit "${common[@]}" ${variants[$name]} --out "$runs/$name" --verbose 2 2>&1 | grep -vE "^(I0000|E0000|W0000|WARNING: All log)"
+  "$python" -m anime_dcgan.fit "${common[@]}" ${variants[$name]} --out "$runs/$name" --verbose 2 2>&1 | grep --line-buffered -vE "^(I0000|E0000|W0000|WARNING: All log)"
   echo "== $name took $((SECONDS - start)) s"
 done
 
