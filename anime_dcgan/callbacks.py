@@ -59,11 +59,8 @@ class ProgressGif(keras.callbacks.Callback):
         self.max_frames = max_frames
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        frames = [
-            labelled_frame(sample_path(self.samples_dir, e), e)
-            for e in frame_epochs(epoch + 1, self.max_frames)
-            if sample_path(self.samples_dir, e).exists()
-        ]
+        grids = {e: sample_path(self.samples_dir, e) for e in frame_epochs(epoch + 1, self.max_frames)}
+        frames = [labelled_frame(path, e) for e, path in grids.items() if path.exists()]
         if frames:
             _replace_atomically(
                 self.gif_path,

@@ -10,6 +10,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from anime_dcgan import fit
@@ -33,7 +34,7 @@ def gif_frames(run: Path) -> int:
 def restored(run: Path):
     """A GAN built from the run's config.json with its latest checkpoint loaded, and that checkpoint's epoch."""
     gan = fit.build_gan(TrainConfig.load(run / "config.json"))
-    noise = fit.tf.Variable(np.zeros((fit.SAMPLE_COUNT, gan.latent_dim), "float32"))
+    noise = tf.Variable(np.zeros((fit.SAMPLE_COUNT, gan.latent_dim), "float32"))
     checkpoint = TrainingCheckpoint(run / "checkpoints", gan, noise, run / "unused.keras")
     return gan, noise, checkpoint.restore()
 
