@@ -29,6 +29,18 @@ def _replace_atomically(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+class StandingStatistics(keras.callbacks.Callback):
+    """After every epoch, before anything samples it, give the averaged generator fresh BatchNorm statistics."""
+
+    def __init__(self, batch_size: int, batches: int = 16):
+        super().__init__()
+        self.batch_size = batch_size
+        self.batches = batches
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.model.update_standing_statistics(self.batches, self.batch_size)
+
+
 class SampleGrid(keras.callbacks.Callback):
     """After every epoch, draw the generator's faces for one fixed noise batch as samples/epoch_NNNN.png."""
 
@@ -39,7 +51,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.columns = columns
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        faces = to_uint8(self.model.generator(self.noise, training=False))
+        faces = to_uint8(self.model.sampler(self.noise, training=False))
         grid = make_grid(faces, self.columns)
         self.samples_dir.mkdir(parents=True, exist_ok=True)
         _replace_atomically(sample_path(self.samples_dir, epoch + 1), lambda tmp: save_png(grid, tmp))
@@ -118,7 +130,8 @@ def write_history(rows: list[dict], path: Path) -> None:
 
 
 def plot_history(rows: list[dict], path: Path) -> None:
-    """Losses on the left; the discriminator's mean output on real and generated faces on the right.
+    """Losses on the left; the discriminator's mean output on real and generated faces in the middle; FID on the
+    right, if the run measures it.
 
     The outputs are probabilities for bce and minimax, and raw scores for the other losses.
     """
@@ -127,15 +140,20 @@ def plot_history(rows: list[dict], path: Path) -> None:
     def series(name: str) -> list[float]:
         return [float(row.get(name) or "nan") for row in rows]
 
-    fig = Figure(figsize=(11, 4))
-    loss_ax, prob_ax = fig.subplots(1, 2)
+    measured = [(epoch, fid) for epoch, fid in zip(epochs, series("fid")) if fid == fid]
+    fig = Figure(figsize=(16 if measured else 11, 4))
+    axes = fig.subplots(1, 3 if measured else 2)
+    loss_ax, prob_ax = axes[:2]
     for name, label in [("d_loss", "discriminator"), ("g_loss", "generator")]:
         loss_ax.plot(epochs, series(name), marker=".", label=label)
     loss_ax.set(title="Losses", xlabel="epoch", ylabel="loss")
     for name, label in [("d_real", "D(x), real"), ("d_fake", "D(G(z)), generated")]:
         prob_ax.plot(epochs, series(name), marker=".", label=label)
     prob_ax.set(title="Discriminator output", xlabel="epoch", ylabel="mean D output")
-    for ax in (loss_ax, prob_ax):
+    if measured:
+        axes[2].plot(*zip(*measured), marker="o", color="tab:green", label="FID")
+        axes[2].set(title="FID against real faces (lower is better)", xlabel="epoch", ylabel="FID")
+    for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
@@ -143,10 +161,49 @@ def plot_history(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=100, format="png")
 
 
-class TrainingCheckpoint(keras.callbacks.Callback):
-    """After every epoch, checkpoint G, D, both optimizers, the fixed noise and the epoch; keep the last few.
+class QualityEvaluation(keras.callbacks.Callback):
+    """Every `every` epochs, FID and KID of `n` faces from the model's sampler against `real_features`.
 
-    The generator alone is also saved as `generator_path` (a .keras file), so a run can be sampled at any time.
+    The scores join the epoch's logs (so history.csv, losses.png and the progress line show them), and the
+    generator with the lowest FID so far is saved as `best_path`. `best_fid` is the best of earlier epochs on resume.
+    """
+
+    def __init__(self, inception: keras.Model, real_features: np.ndarray, every: int, n: int, best_path: str | Path,
+                 best_fid: float = float("inf"), seed: int = 0):  # fmt: skip
+        super().__init__()
+        self.inception = inception
+        self.real_features = real_features
+        self.every = every
+        self.n = n
+        self.best_path = Path(best_path)
+        self.best_fid = best_fid
+        self.seed = seed
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if (epoch + 1) % self.every:
+            return
+        from anime_dcgan import metrics
+
+        fake_features = metrics.generator_features(self.inception, self.model.sampler, self.n, self.seed)
+        scores = metrics.fid_kid(self.real_features, fake_features)
+        if logs is not None:
+            logs.update(scores)
+        if scores["fid"] < self.best_fid:
+            self.best_fid = scores["fid"]
+            _replace_atomically(self.best_path, lambda tmp: self.model.sampler.save(tmp))
+
+
+def best_fid(rows: list[dict]) -> float:
+    """The lowest FID in history rows, or infinity if none was measured."""
+    return min((float(row["fid"]) for row in rows if row.get("fid")), default=float("inf"))
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """After every epoch, checkpoint G, D, both optimizers, G's weight average (if any), the fixed noise and the
+    epoch; keep the last few.
+
+    The generator that samples (the average, if any) is also saved as `generator_path` (a .keras file), so a run
+    can be sampled at any time.
     """
 
     def __init__(self, directory: str | Path, gan, noise: tf.Variable, generator_path: str | Path, keep: int = 3):
@@ -161,6 +218,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             seed_generator=gan.seed_generator.state,
             fixed_noise=noise,
             epoch=self.epoch,
+            **({"ema_generator": gan.ema_generator} if gan.ema_generator is not None else {}),
         )
         self.manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=keep)
 
@@ -172,5 +230,5 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self.epoch.assign(epoch + 1)
-        _replace_atomically(self.generator_path, lambda tmp: self.model.generator.save(tmp))
+        _replace_atomically(self.generator_path, lambda tmp: self.model.sampler.save(tmp))
         self.manager.save(checkpoint_number=epoch + 1)

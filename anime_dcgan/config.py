@@ -7,12 +7,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from anime_dcgan.augment import parse_policy
 from anime_dcgan.data import BUNDLED_SAMPLE
 from anime_dcgan.losses import SMOOTHABLE
 
 CONFIG_FILE = "config.json"
 # Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
-RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer")
+RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "spectral_norm", "ema", "holdout")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 # What each loss's paper trained with; a flag given on the command line wins.
@@ -59,6 +60,15 @@ class TrainConfig:
     g_threshold: float | None = None
     g_activation: str = "relu"
     dropout: float = 0.0
+    spectral_norm: bool = False  # on every layer of D, which then has no BatchNorm
+    r1: float = 0.0  # gamma of the R1 penalty on real images; 0 = off
+    r1_every: int = 1  # lazy R1: the penalty every this many D steps
+    augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"; "" = off
+    ema: float | None = None  # decay of the generator's weight average; None = off
+    holdout: float = 0.0  # faces of `data` kept out of training: a count, or a fraction if below 1; 0 = none
+    eval_every: int = 0  # measure FID and KID every this many epochs; 0 = never
+    eval_n: int = 1000  # generated faces per measurement
+    eval_data: str = ""  # real faces to measure against; "" = the held-out faces
 
     def resolved(self) -> TrainConfig:
         """These options with the loss's defaults filled in, checked for contradictions."""
@@ -68,6 +78,14 @@ class TrainConfig:
         config = dataclasses.replace(self, **defaults)
         if config.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown --optimizer {config.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+        try:
+            parse_policy(config.augment)
+        except ValueError as error:
+            raise ConfigError(f"--augment: {error}") from None
+        if config.eval_every and not (config.eval_data or config.holdout):
+            raise ConfigError(
+                "--eval-every needs real faces the model does not train on: pass --eval-data DIR or --holdout 1000"
+            )
         if config.label_smoothing != 1.0 and config.loss not in SMOOTHABLE:
             raise ConfigError(
                 f"--label-smoothing needs a loss with a real-image target ({', '.join(SMOOTHABLE)}), "

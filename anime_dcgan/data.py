@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 SHUFFLE_BUFFER = 10_000
+HOLDOUT_SEED = 2015  # fixed, so every run on a folder holds out the same faces whatever its --seed
 
 
 class DataError(ValueError):
@@ -47,6 +49,19 @@ def find_image_files(root: str | Path) -> list[Path]:
     return files
 
 
+def split_holdout(files: list[Path], holdout: float) -> tuple[list[Path], list[Path]]:
+    """(training files, held-out files): `holdout` files (a count, or a fraction of them if below 1) drawn by a
+    fixed seed, so the same folder always gives the same split."""
+    count = round(holdout * len(files)) if holdout < 1 else int(holdout)
+    if not 0 < count < len(files):
+        raise DataError(
+            f"--holdout {holdout:g} leaves {len(files) - count} of {len(files)} images for training: "
+            "hold out fewer (a count, or a fraction below 1)"
+        )
+    held = set(np.random.default_rng(HOLDOUT_SEED).permutation(len(files))[:count].tolist())
+    return [f for i, f in enumerate(files) if i not in held], [f for i, f in enumerate(files) if i in held]
+
+
 def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
     """Read one file and return it as a centre-cropped, resized uint8 RGB image of image_size x image_size."""
     data = tf.io.read_file(path)
@@ -64,12 +79,14 @@ def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
-def load_images(root: str | Path, image_size: int) -> tuple[tf.data.Dataset, ImageFolder]:
-    """Decode every readable image under `root` once into an in-memory cache.
+def load_images(
+    root: str | Path, image_size: int, files: list[Path] | None = None
+) -> tuple[tf.data.Dataset, ImageFolder]:
+    """Decode every readable image under `root` (or just `files`, if given) once into an in-memory cache.
 
     Unreadable files are dropped and listed in the returned ImageFolder; the dataset yields uint8 images.
     """
-    files = find_image_files(root)
+    files = find_image_files(root) if files is None else files
     paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
     decoded = (
         paths.map(lambda p: (p, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE)
@@ -92,10 +109,10 @@ def to_unit_range(images: tf.Tensor) -> tf.Tensor:
 
 
 def make_dataset(
-    root: str | Path, image_size: int, batch_size: int, seed: int | None = None
+    root: str | Path, image_size: int, batch_size: int, seed: int | None = None, files: list[Path] | None = None
 ) -> tuple[tf.data.Dataset, ImageFolder]:
-    """Shuffled, batched (remainder dropped), prefetched images in [-1, 1] from the folder `root`."""
-    images, folder = load_images(root, image_size)
+    """Shuffled, batched (remainder dropped), prefetched images in [-1, 1] from the folder `root` (or `files`)."""
+    images, folder = load_images(root, image_size, files)
     if folder.images < batch_size:
         raise DataError(
             f"{root} has {folder.images} readable images, fewer than the {batch_size} of one training step: "

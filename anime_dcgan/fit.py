@@ -14,6 +14,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from anime_dcgan import callbacks, data, losses, models  # noqa: E402
+from anime_dcgan.augment import POLICIES, parse_policy  # noqa: E402
 from anime_dcgan.config import (  # noqa: E402
     CONFIG_FILE,
     LOSS_DEFAULTS,
@@ -24,6 +25,7 @@ from anime_dcgan.config import (  # noqa: E402
 )
 from anime_dcgan.gan import GAN  # noqa: E402
 from anime_dcgan.kaggle import KaggleError, resolve_data  # noqa: E402
+from anime_dcgan.metrics import MetricsError  # noqa: E402
 
 SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
 
@@ -43,9 +45,10 @@ def build_gan(config: TrainConfig) -> GAN:
         models.build_discriminator(
             config.image_size,
             config.width,
-            normalization="layer" if config.loss == "wgan-gp" else "batch",
+            normalization=discriminator_normalization(config),
             dropout=config.dropout,
             clip=config.clip if config.loss == "wgan" else None,
+            spectral_norm=config.spectral_norm,
         ),
         seed=config.seed,
     )
@@ -57,8 +60,19 @@ def build_gan(config: TrainConfig) -> GAN:
         gp_weight=config.gp_weight if config.loss == "wgan-gp" else 0.0,
         d_threshold=config.d_threshold,
         g_threshold=config.g_threshold,
+        r1_gamma=config.r1,
+        r1_every=config.r1_every,
+        augment=parse_policy(config.augment),
+        ema_decay=config.ema,
     )
     return gan
+
+
+def discriminator_normalization(config: TrainConfig) -> str:
+    """BatchNorm as in the paper, but none under spectral norm and LayerNorm under WGAN-GP's per-sample penalty."""
+    if config.loss == "wgan-gp":
+        return "layer"
+    return "none" if config.spectral_norm else "batch"
 
 
 def describe_device() -> str:
@@ -69,11 +83,21 @@ def describe_device() -> str:
     return f"CPU ({os.cpu_count()} cores)"
 
 
-def train(config: TrainConfig, verbose: str | int = "auto") -> keras.callbacks.History | None:
-    """Train (or resume) the run in config.out, writing its outputs there every epoch."""
+def train(
+    config: TrainConfig, verbose: str | int = "auto", inception_weights: str | None = None
+) -> keras.callbacks.History | None:
+    """Train (or resume) the run in config.out, writing its outputs there every epoch.
+
+    `inception_weights` is the FID network's weights file for --eval-every (default: $ANIME_DCGAN_INCEPTION, else a
+    download).
+    """
     images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
-    dataset, folder = data.make_dataset(config.data, config.image_size, images_per_step, seed=config.seed)
-    print(f"Found {folder.describe()}")
+    files = data.find_image_files(config.data)
+    files, held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
+    dataset, folder = data.make_dataset(
+        config.data, config.image_size, images_per_step, seed=config.seed, files=files
+    )
+    print(f"Found {folder.describe()}" + (f"; {len(held_out)} more held out for evaluation" if held_out else ""))
     print(
         f"{folder.images // images_per_step} steps per epoch of {images_per_step} images at {config.image_size} px, "
         f"loss {config.loss}, {config.optimizer}, on {describe_device()}"
@@ -88,6 +112,7 @@ def train(config: TrainConfig, verbose: str | int = "auto") -> keras.callbacks.H
     if initial_epoch >= config.epochs:
         print(f"{run_dir} has already trained {initial_epoch} epochs: pass --epochs above {initial_epoch} to go on")
         return None
+    evaluation = quality_evaluation(config, held_out, run_dir, inception_weights)  # before the run folder is touched
     print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
     run_dir.mkdir(parents=True, exist_ok=True)
     config.save(run_dir / CONFIG_FILE)
@@ -100,8 +125,10 @@ def train(config: TrainConfig, verbose: str | int = "auto") -> keras.callbacks.H
         shuffle=False,  # the dataset shuffles itself
         verbose=verbose,
         callbacks=[
+            *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
             callbacks.SampleGrid(samples_dir, noise),
             callbacks.ProgressGif(samples_dir, run_dir / "progress.gif"),
+            *([evaluation] if evaluation else []),
             callbacks.HistoryLog(run_dir / "history.csv", run_dir / "losses.png", initial_epoch),
             keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
             checkpoint,  # last, so everything above is on disk before the epoch counts as done
@@ -109,6 +136,26 @@ def train(config: TrainConfig, verbose: str | int = "auto") -> keras.callbacks.H
     )
     print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png and generator.keras")
     return history
+
+
+def quality_evaluation(
+    config: TrainConfig, held_out: list[Path], run_dir: Path, inception_weights: str | None
+) -> callbacks.QualityEvaluation | None:
+    """The FID/KID callback that --eval-every asks for, with the real faces' features ready (cached per folder)."""
+    if not config.eval_every:
+        return None
+    from anime_dcgan import metrics
+
+    inception = metrics.load_inception(inception_weights)
+    print(f"Measuring FID and KID of {config.eval_n} faces every {config.eval_every} epochs against "
+          f"{config.eval_data or f'the {len(held_out)} held-out faces'}")  # fmt: skip
+    real_features = metrics.folder_features(
+        inception, config.eval_data or config.data, config.image_size, files=None if config.eval_data else held_out
+    )
+    earlier = callbacks.read_history(run_dir / "history.csv")
+    return callbacks.QualityEvaluation(
+        inception, real_features, config.eval_every, config.eval_n, run_dir / "best.keras", callbacks.best_fid(earlier)
+    )
 
 
 def positive_int(text: str) -> int:
@@ -122,6 +169,13 @@ def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
     return value
 
 
@@ -185,6 +239,31 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--beta1", type=unit_interval, help="Adam's beta_1 (default: per loss)")
     opt.add_argument("--beta2", type=unit_interval, help="Adam's beta_2 (default: per loss)")
     opt.add_argument("--momentum", type=unit_interval, help=f"RMSprop and SGD momentum (default: {d.momentum})")
+    better = parser.add_argument_group("quality")
+    better.add_argument("--ema", type=unit_interval, metavar="DECAY",
+                        help="keep an exponential moving average of G's weights (e.g. 0.999) and sample, evaluate and "
+                        "export it (default: off)")
+    better.add_argument("--augment", metavar="POLICY",
+                        help=f"DiffAugment every image D sees, e.g. {','.join(POLICIES)} (default: none)")
+    better.add_argument("--spectral-norm", action="store_true",
+                        help="spectral normalisation on every discriminator layer, in place of its BatchNorm")
+    better.add_argument("--r1", type=positive_float, metavar="GAMMA",
+                        help="R1 penalty gamma/2 E||grad D(x)||^2 on real images (default: off)")
+    better.add_argument("--r1-every", type=positive_int, metavar="K",
+                        help="lazy R1: apply the penalty (scaled by K) every K discriminator steps (default: 1)")
+
+    evaluate = parser.add_argument_group("measuring quality (FID and KID, see anime_dcgan.evaluate)")
+    evaluate.add_argument("--holdout", type=non_negative_float, metavar="N",
+                          help="keep N faces (or a fraction, if below 1) of --data out of training, the same ones "
+                          "every run, to measure against (default: 0, none)")
+    evaluate.add_argument("--eval-every", type=positive_int, metavar="E",
+                          help="measure FID and KID every E epochs into history.csv and keep best.keras (default: never)")
+    evaluate.add_argument("--eval-n", type=positive_int, metavar="N",
+                          help=f"generated faces per measurement; FID depends on it (default: {d.eval_n})")
+    evaluate.add_argument("--eval-data", metavar="DIR", help="real faces to measure against (default: the held-out ones)")
+    evaluate.add_argument("--inception-weights", metavar="FILE",
+                          help="the FID network's weights: inception-2015-12-05.tgz, its .pb, or an .npz "
+                          "(default: $ANIME_DCGAN_INCEPTION, else downloaded once)")
     return parser  # fmt: skip
 
 
@@ -194,11 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(given.pop("out", None) or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     config_file = given.pop("config", None)
     verbose = given.pop("verbose", "auto")  # how to report, not part of the run
+    inception_weights = given.pop("inception_weights", None)  # where this machine keeps them, not part of the run
     try:
         if "data" in given:
             given["data"] = resolve_data(given["data"])  # --data kaggle[:owner/name] downloads once
-        train(resume_or_new(out, given, config_file), verbose)
-    except (data.DataError, ConfigError, KaggleError) as error:
+        train(resume_or_new(out, given, config_file), verbose, inception_weights)
+    except (data.DataError, ConfigError, KaggleError, MetricsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from anime_dcgan import losses
+from anime_dcgan.augment import diff_augment
 
 
 class GAN(keras.Model):
@@ -31,13 +32,20 @@ class GAN(keras.Model):
         gp_weight: float = 0.0,
         d_threshold: float | None = None,
         g_threshold: float | None = None,
+        r1_gamma: float = 0.0,
+        r1_every: int = 1,
+        augment: tuple[str, ...] = (),
+        ema_decay: float | None = None,
         **kwargs,
     ) -> None:
         """Set the optimizers (built now, so a checkpoint can restore them), the loss and the update schedule.
 
         gan_loss: an object from `losses` (default: non-saturating BCE). gp_weight > 0 adds WGAN-GP's gradient
-        penalty to D's loss. D is not updated while its loss is below `d_threshold`, G not while its loss is at or
-        below `g_threshold`; the skipped updates are counted as `d_skipped` / `g_skipped`.
+        penalty to D's loss; r1_gamma > 0 adds the R1 penalty, gamma/2 E||grad D(x)||^2 on real images, computed
+        every `r1_every` D steps and scaled by that (lazy regularisation). D is not updated while its loss is below
+        `d_threshold`, G not while its loss is at or below `g_threshold`; the skipped updates are counted as
+        `d_skipped` / `g_skipped`. `augment` is a DiffAugment policy applied to every image D sees, real or
+        generated, in both updates. `ema_decay` keeps `ema_generator`, an exponential moving average of G's weights.
         """
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
@@ -47,11 +55,21 @@ class GAN(keras.Model):
         self.gp_weight = gp_weight
         self.d_threshold = d_threshold
         self.g_threshold = g_threshold
+        self.r1_gamma = r1_gamma
+        self.r1_every = r1_every
+        self.augment = tuple(augment)
+        self.ema_decay = ema_decay
+        self.ema_generator = None
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(self.generator)
+            self.ema_generator.set_weights(self.generator.get_weights())
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
         if gp_weight:
             self.trackers["gp"] = keras.metrics.Mean(name="gp")
+        if r1_gamma:
+            self.trackers["r1"] = keras.metrics.Mean(name="r1")
         if d_threshold is not None:
             self.trackers["d_skipped"] = keras.metrics.Sum(name="d_skipped")
         if g_threshold is not None:
@@ -61,6 +79,11 @@ class GAN(keras.Model):
     def metrics(self) -> list[keras.metrics.Metric]:
         # Listed here so Keras resets them at the start of every epoch.
         return list(getattr(self, "trackers", {}).values())
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator that draws samples, is evaluated and exported: the weight average if there is one."""
+        return self.ema_generator or self.generator
 
     def sample_latent(self, batch_size) -> tf.Tensor:
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
@@ -74,9 +97,14 @@ class GAN(keras.Model):
         self.generator_step(ops.shape(real_images)[0] // self.d_steps)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
+    def augmented(self, images):
+        """What D is shown of `images`: the DiffAugment policy applied, if there is one."""
+        return diff_augment(images, self.augment, self.seed_generator) if self.augment else images
+
     def discriminator_step(self, real_images) -> None:
         """One update of D on a real batch and a generated batch of the same size."""
-        fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
+        fake_images = self.augmented(self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True))
+        real_images = self.augmented(real_images)
         with tf.GradientTape() as tape:
             real_outputs = self.discriminator(real_images, training=True)
             fake_outputs = self.discriminator(fake_images, training=True)
@@ -86,6 +114,8 @@ class GAN(keras.Model):
                 penalty = losses.gradient_penalty(self.discriminator, interpolates)
                 self.trackers["gp"].update_state(penalty)
                 d_loss += self.gp_weight * penalty
+            if self.r1_gamma:
+                d_loss += 0.5 * self.r1_gamma * self.r1_every * self.lazy_r1_penalty(real_images)
         skip = None if self.d_threshold is None else d_loss < self.d_threshold
         self._update(self.d_optimizer, tape.gradient(d_loss, self.discriminator.trainable_weights),
                      self.discriminator.trainable_weights, skip, "d_skipped")  # fmt: skip
@@ -96,12 +126,47 @@ class GAN(keras.Model):
     def generator_step(self, batch_size) -> None:
         """One update of G through D's judgement of a fresh generated batch."""
         with tf.GradientTape() as tape:
-            fake_outputs = self.discriminator(self.generator(self.sample_latent(batch_size), training=True), training=True)
+            fake_images = self.augmented(self.generator(self.sample_latent(batch_size), training=True))
+            fake_outputs = self.discriminator(fake_images, training=True)
             g_loss = self.gan_loss.generator(fake_outputs)
         skip = None if self.g_threshold is None else g_loss <= self.g_threshold
         self._update(self.g_optimizer, tape.gradient(g_loss, self.generator.trainable_weights),
                      self.generator.trainable_weights, skip, "g_skipped")  # fmt: skip
         self.trackers["g_loss"].update_state(g_loss)
+        if self.ema_generator is not None:
+            self.update_ema()
+
+    def lazy_r1_penalty(self, real_images):
+        """The R1 penalty on every `r1_every`-th D step (counted by D's optimizer), zero on the others."""
+        if self.r1_every == 1:
+            penalty = losses.r1_penalty(self.discriminator, real_images)
+            self.trackers["r1"].update_state(penalty)
+            return penalty
+        due = ops.equal(self.d_optimizer.iterations % self.r1_every, 0)
+        penalty = ops.cond(
+            due, lambda: losses.r1_penalty(self.discriminator, real_images), lambda: ops.convert_to_tensor(0.0)
+        )
+        self.trackers["r1"].update_state(penalty, sample_weight=ops.cast(due, "float32"))
+        return penalty
+
+    def update_ema(self) -> None:
+        """Move the average towards G's trainable weights; the decay ramps up as (1 + t) / (10 + t) over G's steps."""
+        steps = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        for average, weight in zip(self.ema_generator.trainable_weights, self.generator.trainable_weights):
+            average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
+
+    def update_standing_statistics(self, batches: int = 16, batch_size: int = 128) -> None:
+        """Give the averaged generator BatchNorm statistics of its own: the mean of its batch statistics over
+        `batches` batches of fresh noise (BigGAN's "standing statistics"), in place of G's moving averages."""
+        norms = [layer for layer in self.ema_generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        momenta = [layer.momentum for layer in norms]
+        for i in range(batches):
+            for layer in norms:
+                layer.momentum = i / (i + 1)  # a running mean: batch i gets weight 1 / (i + 1)
+            self.ema_generator(self.sample_latent(batch_size), training=True)
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
 
     def _update(self, optimizer, gradients, weights, skip, skip_counter: str) -> None:
         """Apply the gradients, unless `skip` (a boolean tensor, or None for never) is true; count the skips."""

@@ -104,11 +104,22 @@ def random_interpolates(real, fake, seed_generator=None):
     return mix * real + (1.0 - mix) * fake
 
 
-def gradient_penalty(critic, images):
-    """WGAN-GP's penalty (Gulrajani et al. 2017): the mean of (||grad_x D(x)||_2 - 1)^2 over `images`."""
+def input_gradients(critic, images):
+    """The gradient of the sum of the critic's outputs with respect to `images`: each output's own input gradient."""
     with tf.GradientTape() as tape:
         tape.watch(images)
         scores = critic(images, training=True)
-    gradients = tape.gradient(scores, images)
+    return tape.gradient(scores, images)
+
+
+def gradient_penalty(critic, images):
+    """WGAN-GP's penalty (Gulrajani et al. 2017): the mean of (||grad_x D(x)||_2 - 1)^2 over `images`."""
+    gradients = input_gradients(critic, images)
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=[1, 2, 3]) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
+
+
+def r1_penalty(critic, real_images):
+    """R1 (Mescheder et al. 2018): the mean of ||grad_x D(x)||_2^2 over real images; the loss adds gamma/2 of it."""
+    gradients = input_gradients(critic, real_images)
+    return ops.mean(ops.sum(ops.square(gradients), axis=[1, 2, 3]))

@@ -96,30 +96,34 @@ def build_discriminator(
     normalization: str = "batch",
     dropout: float = 0.0,
     clip: float | None = None,
+    spectral_norm: bool = False,
 ) -> keras.Model:
     """Image -> strided convolutions with LeakyReLU(0.2), normalised after the first -> one real/fake logit.
 
     `normalization` is "batch" (the paper), "layer" (for WGAN-GP, whose penalty BatchNorm would break) or "none";
-    `dropout` > 0 adds Dropout after every activation; `clip` keeps every weight within +-clip (WGAN).
+    `dropout` > 0 adds Dropout after every activation; `clip` keeps every weight within +-clip (WGAN);
+    `spectral_norm` divides every convolution's and the logit's kernel by its largest singular value, estimated by
+    one power iteration per training call (Miyato et al. 2018).
     """
+    wrap = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
     channels = feature_channels(image_size, width)[::-1]
     constraint = ClipWeights(clip) if clip else None
     image = keras.Input((image_size, image_size, 3), name="image")
     x = image
     for i, filters in enumerate(channels):
         norm = None if i == 0 else _normalization(normalization, constraint)
-        x = layers.Conv2D(
+        x = wrap(layers.Conv2D(
             filters, 4, strides=2, padding="same", use_bias=norm is None, kernel_initializer=WEIGHT_INIT,
             kernel_constraint=constraint, bias_constraint=constraint,
-        )(x)  # fmt: skip
+        ))(x)  # fmt: skip
         if norm is not None:
             x = norm(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
-    logit = layers.Dense(
+    logit = wrap(layers.Dense(
         1, kernel_initializer=WEIGHT_INIT, kernel_constraint=constraint, bias_constraint=constraint,
         dtype="float32", name="logit",
-    )(x)  # fmt: skip
+    ))(x)  # fmt: skip
     return keras.Model(image, logit, name="discriminator")

@@ -23,6 +23,21 @@ def copy_faces(folder: Path, count: int) -> Path:
     return folder
 
 
+def tiny_gan(loss="bce", optimizer=None, lr=2e-4, seed=0, discriminator_options=None, **compile_options):
+    """A 32 px GAN with 4-channel networks and an 8-d latent, compiled with `loss` and `compile_options`."""
+    import keras
+
+    from anime_dcgan import losses, models
+    from anime_dcgan.gan import GAN
+
+    optimizer = optimizer or keras.optimizers.Adam
+    keras.utils.set_random_seed(seed)
+    discriminator = models.build_discriminator(32, 4, **(discriminator_options or {}))
+    gan = GAN(models.build_generator(8, 32, 4), discriminator, seed=seed)
+    gan.compile(optimizer(lr), optimizer(lr), gan_loss=losses.get(loss), **compile_options)
+    return gan
+
+
 @pytest.fixture
 def faces(tmp_path) -> Path:
     """A folder of 48 real faces: three batches of 16."""

@@ -4,14 +4,7 @@ import pytest
 
 from anime_dcgan import data, losses, models
 from anime_dcgan.gan import GAN
-from conftest import SAMPLE
-
-
-def tiny_gan(seed: int = 0) -> GAN:
-    keras.utils.set_random_seed(seed)
-    gan = GAN(models.build_generator(8, 32, 4), models.build_discriminator(32, 4), seed=seed)
-    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
-    return gan
+from conftest import SAMPLE, tiny_gan
 
 
 @pytest.fixture(scope="module")

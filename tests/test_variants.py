@@ -11,20 +11,13 @@ from keras import layers
 from anime_dcgan import data, fit, losses, models
 from anime_dcgan.config import LOSS_DEFAULTS, TrainConfig
 from anime_dcgan.gan import GAN
-from conftest import SAMPLE, TINY_FLAGS, copy_faces
+from conftest import SAMPLE, TINY_FLAGS, copy_faces, tiny_gan
 
 
 @pytest.fixture(scope="module")
 def real_batch():
     dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=48, seed=0)
     return next(iter(dataset))
-
-
-def tiny_gan(loss="bce", optimizer=keras.optimizers.Adam, lr=2e-4, clip=None, **compile_options) -> GAN:
-    keras.utils.set_random_seed(0)
-    gan = GAN(models.build_generator(8, 32, 4), models.build_discriminator(32, 4, clip=clip), seed=0)
-    gan.compile(optimizer(lr), optimizer(lr), gan_loss=losses.get(loss), **compile_options)
-    return gan
 
 
 def weights(network: keras.Model) -> list[np.ndarray]:
@@ -36,7 +29,7 @@ def changed(before: list[np.ndarray], network: keras.Model) -> bool:
 
 
 def test_wgan_critic_weights_stay_within_the_clip_after_a_step(real_batch):
-    gan = tiny_gan("wgan", keras.optimizers.RMSprop, lr=0.05, clip=0.01)  # a rate that would leave the box at once
+    gan = tiny_gan("wgan", keras.optimizers.RMSprop, lr=0.05, discriminator_options={"clip": 0.01})  # a rate that would leave the box at once
     gan.train_step(real_batch)
     values = np.concatenate([w.ravel() for w in weights(gan.discriminator)])
     assert np.abs(values).max() <= 0.01 + 1e-7

@@ -1,0 +1,105 @@
+"""DiffAugment (Zhao et al. 2020): random augmentations, differentiable in the pixels, for every image D sees.
+
+Augmenting real and generated images alike, with gradients flowing back through the augmentation to G, keeps D from
+memorising a small training set without teaching G to draw augmented faces. Each transform draws a fresh value per
+image on every call from `keras.random` with the given SeedGenerator, so it runs inside a traced train_step and
+repeats from a seed. Images are NHWC in [-1, 1] with a known height and width; the batch size may be unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+POLICIES = ("color", "translation", "cutout")  # also the order in which diff_augment applies them
+TRANSLATION_RATIO = 0.125  # the largest shift as a fraction of the image's side
+CUTOUT_RATIO = 0.5  # the cut square's side as a fraction of the image's side
+
+
+def check_names(names: Sequence[str]) -> None:
+    """Raise ValueError for the first name that is not one of POLICIES."""
+    for name in names:
+        if name not in POLICIES:
+            raise ValueError(f"unknown augmentation {name!r}: choose from {', '.join(POLICIES)}")
+
+
+def parse_policy(text: str) -> tuple[str, ...]:
+    """The augmentations named in a comma-separated list, in POLICIES order: "color, cutout" -> ("color", "cutout")."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    check_names(names)
+    return tuple(name for name in POLICIES if name in names)
+
+
+def per_image_uniform(images, low: float, high: float, seed_generator=None):
+    """One uniform draw in [low, high) per image, shaped (batch, 1, 1, 1) and typed to broadcast over `images`."""
+    draw = keras.random.uniform((ops.shape(images)[0], 1, 1, 1), minval=low, maxval=high, seed=seed_generator)
+    return ops.cast(draw, images.dtype)
+
+
+def random_color(images, seed_generator=None):
+    """Per image: brightness + U(-0.5, 0.5), saturation x U(0, 2) about each pixel's channel mean, then contrast
+    x U(0.5, 1.5) about the image's mean (the paper's values for images in [-1, 1])."""
+    images = images + per_image_uniform(images, -0.5, 0.5, seed_generator)
+    pixel_mean = ops.mean(images, axis=3, keepdims=True)
+    images = (images - pixel_mean) * per_image_uniform(images, 0.0, 2.0, seed_generator) + pixel_mean
+    image_mean = ops.mean(images, axis=(1, 2, 3), keepdims=True)
+    return (images - image_mean) * per_image_uniform(images, 0.5, 1.5, seed_generator) + image_mean
+
+
+def shift_along(images, axis: int, ratio: float, seed_generator=None):
+    """Each image moved by its own random whole offset in [-r, r] along `axis` (1: rows, 2: columns), with
+    r = round(ratio x side); the pixels it uncovers are zero. A gather, so the gradient reaches the pixels kept."""
+    size = images.shape[axis]
+    limit = int(size * ratio + 0.5)
+    offsets = keras.random.randint((ops.shape(images)[0], 1), -limit, limit + 1, seed=seed_generator)
+    # Output index i reads input index i - offset, which is index i - offset + 1 of the image with a zero border;
+    # every index that falls outside the image lands on that border.
+    sources = ops.clip(ops.arange(size, dtype="int32")[None, :] - offsets + 1, 0, size + 1)
+    padding = [[0, 0]] * 4
+    padding[axis] = [1, 1]
+    return tf.gather(ops.pad(images, padding), sources, axis=axis, batch_dims=1)
+
+
+def random_translation(images, seed_generator=None, ratio: float = TRANSLATION_RATIO):
+    """Each image shifted by up to `ratio` of its height in rows and of its width in columns, zeros filling in."""
+    images = shift_along(images, 1, ratio, seed_generator)
+    return shift_along(images, 2, ratio, seed_generator)
+
+
+def random_band(images, axis: int, ratio: float, seed_generator=None):
+    """Per image, whether each row (axis 1) or column (axis 2) lies in a band of round(ratio x side) lines whose
+    centre is uniform over the image, so the band may stick out past an edge; shaped to broadcast over `images`."""
+    size = images.shape[axis]
+    width = int(size * ratio + 0.5)
+    # Centres 0..size for an even band and 0..size-1 for an odd one: it sticks out equally far past either edge.
+    centres = keras.random.randint((ops.shape(images)[0], 1), 0, size + 1 - width % 2, seed=seed_generator)
+    starts = centres - width // 2
+    lines = ops.arange(size, dtype="int32")[None, :]
+    inside = ops.logical_and(lines >= starts, lines < starts + width)
+    shape = [-1, 1, 1, 1]
+    shape[axis] = size
+    return ops.reshape(inside, shape)
+
+
+def random_cutout(images, seed_generator=None, ratio: float = CUTOUT_RATIO):
+    """Each image with a square of `ratio` of its side set to zero at a random place, clipped at the borders."""
+    rows = random_band(images, 1, ratio, seed_generator)
+    columns = random_band(images, 2, ratio, seed_generator)
+    return images * ops.cast(ops.logical_not(ops.logical_and(rows, columns)), images.dtype)
+
+
+TRANSFORMS = {"color": random_color, "translation": random_translation, "cutout": random_cutout}
+
+
+def diff_augment(images, policy: Sequence[str] | str, seed_generator: keras.random.SeedGenerator | None = None):
+    """`images` through the transforms named in `policy` (names or a comma-separated string), in POLICIES order,
+    with a fresh draw per image; same shape and dtype, and differentiable with respect to `images`."""
+    names = parse_policy(policy) if isinstance(policy, str) else tuple(policy)
+    check_names(names)
+    for name in POLICIES:
+        if name in names:
+            images = TRANSFORMS[name](images, seed_generator)
+    return images

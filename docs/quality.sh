@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Trains candidate recipes on the same training faces for the same number of images, then measures each one's FID
+# and KID with 1,000 generated faces against 1,000 held-out faces it never trained on.
+#
+# Usage: bash docs/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]
+#   FACES_DIR is split once into RUNS_DIR/faces/train and RUNS_DIR/faces/holdout (1,000 faces, the same split
+#   that `fit --holdout 1000` makes); EPOCHS x (training faces // 128) x 128 is the number of images seen.
+# Needs the FID Inception weights: --inception-weights's file in ANIME_DCGAN_INCEPTION, or a network connection.
+set -euo pipefail
+data=${1:?usage: bash docs/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]}
+epochs=${2:?EPOCHS}
+width=${3:?WIDTH}
+runs=${4:-runs/quality}
+shift $(($# < 4 ? $# : 4))
+python=${PYTHON:-.venv/bin/python}
+
+declare -A candidates=(
+  [dcgan]=""
+  [dcgan-ema]="--ema 0.999"
+  [dcgan-augment]="--augment color,translation,cutout"
+  [dcgan-augment-ema]="--augment color,translation,cutout --ema 0.999"
+  [hinge-sn]="--loss hinge --spectral-norm"
+  [hinge-sn-augment-ema]="--loss hinge --spectral-norm --augment color,translation,cutout --ema 0.999"
+  [bce-sn-augment-ema]="--spectral-norm --augment color,translation,cutout --ema 0.999"
+  [bce-r1-augment-ema]="--r1 0.1 --augment color,translation,cutout --ema 0.999"
+  [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm --augment color,translation,cutout --ema 0.999 --d-lr 4e-4 --g-lr 1e-4"
+)
+order=("$@")
+[ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
+                                  bce-sn-augment-ema bce-r1-augment-ema hinge-sn-augment-ema-ttur)
+
+"$python" - "$data" "$runs/faces" <<'EOF'
+import sys
+from pathlib import Path
+from anime_dcgan.data import find_image_files, split_holdout
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+for name, files in zip(("train", "holdout"), split_holdout(find_image_files(source), 1000)):
+    (target / name).mkdir(parents=True, exist_ok=True)
+    for file in files:
+        if not (target / name / file.name).exists():
+            (target / name / file.name).symlink_to(file.resolve())
+EOF
+
+for name in "${order[@]}"; do
+  out="$runs/w$width-e$epochs/$name"
+  mkdir -p "$(dirname "$out")"
+  start=$SECONDS
+  # shellcheck disable=SC2086  # the flags are meant to split
+  "$python" -m anime_dcgan.fit --data "$runs/faces/train" --epochs "$epochs" --width "$width" --seed 0 \
+    ${candidates[$name]} --out "$out" --verbose 2 > "$out.log" 2>&1
+  seconds=$((SECONDS - start))
+  scores=$("$python" -m anime_dcgan.evaluate --data "$runs/faces/holdout" --model "$out" --n 1000 2>/dev/null | tr '\n' ' ')
+  echo "$name | $epochs epochs | ${seconds} s | $scores | ${candidates[$name]}" | tee -a "$runs/w$width-e$epochs.txt"
+done

@@ -1,0 +1,177 @@
+"""The techniques that make faces better: EMA of G with standing statistics, spectral norm, R1, and all of them in fit."""
+
+import keras
+import numpy as np
+import pytest
+
+from anime_dcgan import data, fit, losses, models
+from anime_dcgan.callbacks import TrainingCheckpoint
+from anime_dcgan.config import TrainConfig
+from conftest import SAMPLE, TINY_FLAGS, tiny_gan
+
+
+@pytest.fixture(scope="module")
+def real_batch():
+    dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=16, seed=0)
+    return next(iter(dataset))
+
+
+def trainable(network: keras.Model) -> list[np.ndarray]:
+    return [w.numpy().copy() for w in network.trainable_weights]
+
+
+def test_ema_follows_the_closed_form_average_with_warm_up(real_batch):
+    gan = tiny_gan(ema_decay=0.9)
+    average = trainable(gan.generator)  # the average starts as a copy of G
+    for step in range(1, 5):
+        gan.train_step(real_batch)
+        decay = min(0.9, (1 + step) / (10 + step))  # G's optimizer has counted `step` updates by now
+        average = [decay * a + (1 - decay) * w for a, w in zip(average, trainable(gan.generator))]
+    for expected, actual in zip(average, trainable(gan.ema_generator)):
+        np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, g) for a, g in zip(trainable(gan.ema_generator), trainable(gan.generator)))
+
+
+def test_standing_statistics_replace_the_moving_averages(real_batch):
+    gan = tiny_gan(ema_decay=0.9)
+    gan.train_step(real_batch)
+    norms = [layer for layer in gan.ema_generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:  # statistics that would wreck the samples if they were kept
+        layer.moving_mean.assign(layer.moving_mean + 5.0)
+    state = gan.seed_generator.state.numpy()
+    gan.update_standing_statistics(batches=1, batch_size=32)
+    gan.seed_generator.state.assign(state)
+    latent = gan.sample_latent(32)  # the batch the statistics were taken from
+    # With one batch the standing statistics are that batch's own, so inference reproduces training mode.
+    inference = gan.ema_generator(latent, training=False).numpy()
+    training = gan.ema_generator(latent, training=True).numpy()
+    np.testing.assert_allclose(inference, training, atol=2e-3)
+    assert [layer.momentum for layer in norms] == [0.9] * len(norms)  # the layers' own momentum is back
+
+
+def top_singular_value(kernel) -> float:
+    matrix = np.reshape(kernel, (-1, kernel.shape[-1]))
+    return float(np.linalg.svd(matrix, compute_uv=False)[0])
+
+
+@pytest.mark.parametrize("spectral_norm", [True, False])
+def test_spectral_norm_keeps_every_discriminator_kernel_at_unit_norm(real_batch, spectral_norm):
+    gan = tiny_gan(lr=0.01, discriminator_options={"spectral_norm": spectral_norm, "normalization": "none"})
+    for _ in range(5):
+        gan.train_step(real_batch)
+    for _ in range(20):  # training calls normalise the updated kernels again as the power iteration converges
+        gan.discriminator(real_batch, training=True)
+    kernels = [w.numpy() for w in gan.discriminator.trainable_weights if w.name == "kernel"]
+    sigmas = [top_singular_value(k) for k in kernels]
+    assert len(kernels) == 4  # three convolutions and the logit at 32 px
+    if spectral_norm:
+        assert sigmas == pytest.approx([1.0] * 4, abs=0.05)
+    else:
+        assert not sigmas == pytest.approx([1.0] * 4, abs=0.05)
+
+
+def test_spectral_norm_takes_the_place_of_batch_norm():
+    config = TrainConfig(spectral_norm=True, image_size=32, width=4).resolved()
+    gan = fit.build_gan(config)
+    layer_types = {type(layer).__name__ for layer in gan.discriminator.layers}
+    assert "SpectralNormalization" in layer_types and "BatchNormalization" not in layer_types
+
+
+def tiny_critic() -> keras.Model:
+    """A smooth float64 critic, so central differences are accurate."""
+    return keras.Sequential(
+        [
+            keras.Input((4, 4, 3), dtype="float64"),
+            keras.layers.Conv2D(3, 3, padding="same", activation="tanh", dtype="float64"),
+            keras.layers.Flatten(dtype="float64"),
+            keras.layers.Dense(1, dtype="float64"),
+        ]
+    )
+
+
+def test_r1_penalty_equals_finite_differences():
+    keras.utils.set_random_seed(1)
+    critic = tiny_critic()
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 4, 4, 3))
+    step = 1e-5
+    squared_norms = []
+    for sample in images:
+        gradient = np.zeros_like(sample)
+        for index in np.ndindex(sample.shape):
+            up, down = sample.copy(), sample.copy()
+            up[index] += step
+            down[index] -= step
+            gradient[index] = (critic(up[None]) - critic(down[None])).numpy().item() / (2 * step)
+        squared_norms.append(np.sum(gradient**2))
+    penalty = float(losses.r1_penalty(critic, keras.ops.convert_to_tensor(images)))
+    assert penalty == pytest.approx(np.mean(squared_norms), rel=1e-6)
+
+
+def test_r1_adds_half_gamma_times_the_penalty_to_d_loss(real_batch):
+    plain = tiny_gan().train_step(real_batch)
+    penalised = tiny_gan(r1_gamma=10.0).train_step(real_batch)
+    assert float(penalised["r1"]) > 0
+    expected = float(plain["d_loss"]) + 0.5 * 10.0 * float(penalised["r1"])
+    assert float(penalised["d_loss"]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_lazy_r1_is_applied_every_k_steps_scaled_by_k(real_batch):
+    gan = tiny_gan(r1_gamma=10.0, r1_every=2)
+    gan.build(real_batch.shape)
+    penalties = []
+    for _ in range(4):
+        gan.reset_metrics()
+        penalties.append(float(gan.train_step(real_batch)["r1"]))
+    assert penalties[0] > 0 and penalties[2] > 0  # D steps 0 and 2 are due
+    assert penalties[1] == penalties[3] == 0.0  # a Mean with no weight on the steps in between
+
+    # On a due step the loss holds k * gamma / 2 of the penalty.
+    plain = tiny_gan().train_step(real_batch)
+    lazy = tiny_gan(r1_gamma=10.0, r1_every=2).train_step(real_batch)
+    expected = float(plain["d_loss"]) + 2 * 0.5 * 10.0 * float(lazy["r1"])
+    assert float(lazy["d_loss"]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_every_technique_together_trains_and_resumes_with_its_average(faces, tmp_path):
+    run = tmp_path / "run"
+    flags = ["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--loss", "hinge", "--ema", "0.9",
+             "--augment", "color,translation,cutout", "--spectral-norm", "--r1", "1", "--r1-every", "2"]  # fmt: skip
+    assert fit.main([*flags, "--epochs", "1"]) == 0
+    exported = keras.models.load_model(run / "generator.keras", compile=False)
+
+    # The checkpoint holds the average itself (with its standing statistics): what was exported comes back.
+    config = TrainConfig.load(run / "config.json").resolved()
+    gan = fit.build_gan(config)
+    checkpoint = TrainingCheckpoint(run / "checkpoints", gan, keras.Variable(np.zeros((64, 8), "float32")), tmp_path / "g.keras")
+    assert checkpoint.restore() == 1
+    for saved, restored in zip(exported.weights, gan.ema_generator.weights):
+        np.testing.assert_array_equal(saved.numpy(), restored.numpy())
+    assert any(not np.array_equal(a, g) for a, g in zip(trainable(gan.ema_generator), trainable(gan.generator)))
+
+    assert fit.main([*flags, "--epochs", "2"]) == 0
+    history = (run / "history.csv").read_text().splitlines()
+    assert history[0].split(",")[:1] == ["epoch"] and "r1" in history[0]
+    assert [line.split(",")[0] for line in history[1:]] == ["1", "2"]
+
+
+def test_an_unknown_augmentation_gets_a_one_line_error(faces, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert fit.main(["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--augment", "colour", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --augment: unknown augmentation 'colour': choose from color, translation, cutout"
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("flags", [["--r1", "-1"], ["--ema", "1.5"], ["--r1-every", "0"]])
+def test_out_of_range_quality_flags_are_refused(flags, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fit.build_parser().parse_args(flags)
+    assert exit_info.value.code == 2
+    assert flags[0] in capsys.readouterr().err
+
+
+def test_spectral_norm_and_ema_cannot_change_on_resume(run_copy, capsys):
+    for flags in (["--spectral-norm"], ["--ema", "0.99"]):
+        assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 2
+        err = capsys.readouterr().err
+        assert flags[0] in err and "pass a new --out" in err
