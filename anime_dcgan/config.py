@@ -28,6 +28,12 @@ LOSS_DEFAULTS = {
 }
 
 
+# Named recipes: `--preset NAME` stands for these flags, and any flag given beside it wins.
+PRESETS = {
+    "dcgan": {"loss": "bce", "spectral_norm": False, "augment": "", "ema": None},  # Radford et al. 2015 as published
+}
+
+
 class ConfigError(ValueError):
     """The options contradict each other or the run being resumed; the message says what to do."""
 

@@ -19,6 +19,7 @@ from anime_dcgan.config import (  # noqa: E402
     CONFIG_FILE,
     LOSS_DEFAULTS,
     OPTIMIZERS,
+    PRESETS,
     ConfigError,
     TrainConfig,
     resume_or_new,
@@ -207,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "downloads a Kaggle dataset to data/<name> first (default: the bundled sample)")
     run.add_argument("--out", help="run folder for samples, logs and checkpoints (default: runs/<timestamp>)")
     run.add_argument("--config", help="start a new run from a saved config.json; flags given override it")
+    run.add_argument("--preset", choices=list(PRESETS),
+                     help="start from a named recipe; 'dcgan' is the paper's DCGAN: bce loss, BatchNorm in D, no "
+                     "augmentation or weight average (default: this project's recipe, see README)")
     run.add_argument("--epochs", type=positive_int, help=f"train until this epoch (default: {d.epochs})")
     run.add_argument("--batch-size", type=positive_int, help=f"images per update (default: {d.batch_size})")
     run.add_argument("--seed", type=int, help=f"random seed of weights, noise and shuffling (default: {d.seed})")
@@ -274,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     config_file = given.pop("config", None)
     verbose = given.pop("verbose", "auto")  # how to report, not part of the run
     inception_weights = given.pop("inception_weights", None)  # where this machine keeps them, not part of the run
+    given = {**PRESETS.get(given.pop("preset", None), {}), **given}
     try:
         if "data" in given:
             given["data"] = resolve_data(given["data"])  # --data kaggle[:owner/name] downloads once

@@ -242,7 +242,8 @@ def read_inception_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Weights by graph node name from the .tgz archive, its classify_image_graph_def.pb, or an .npz."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise MetricsError(f"Inception weights file {path} does not exist: {HOW_TO_GET_WEIGHTS}")
+        state = "is not a file" if path.exists() else "does not exist"
+        raise MetricsError(f"Inception weights file {path} {state}: {HOW_TO_GET_WEIGHTS}")
     try:
         if zipfile.is_zipfile(path):
             with np.load(path) as archive:
@@ -254,7 +255,8 @@ def read_inception_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     except MetricsError:
         raise
     except Exception as error:  # numpy, tarfile and protobuf raise many types for a foreign file
-        raise MetricsError(f"{path} is not readable Inception weights ({type(error).__name__}): {HOW_TO_GET_WEIGHTS}")
+        reason = type(error).__name__
+        raise MetricsError(f"{path} is not readable Inception weights ({reason}): {HOW_TO_GET_WEIGHTS}") from None
     if not weights:
         raise MetricsError(f"{path} holds none of the Inception's weights: {HOW_TO_GET_WEIGHTS}")
     return weights
@@ -304,9 +306,9 @@ def _extract(model: keras.Model, images, total: int | None, progress: bool) -> n
     for batch in _batches(images):
         features.append(np.asarray(model.predict_on_batch(batch.astype(np.float32)), np.float32))
         seen += len(batch)
-        if bar:
+        if bar is not None:
             bar.update(seen)
-    if bar and total is None:
+    if bar is not None and seen != total:  # unknown total, or unreadable files left out: end the bar's line anyway
         bar.update(seen, finalize=True)
     return np.concatenate(features) if features else np.zeros((0, FEATURE_DIM), np.float32)
 
@@ -338,7 +340,8 @@ def weights_fingerprint(model: keras.Model) -> str:
 def _cache_file(model: keras.Model, folder: Path, files: list[Path], image_size: int) -> Path:
     folder = folder.expanduser().resolve()
     newest = max(p.stat().st_mtime_ns for p in files)
-    identity = f"{folder}|{len(files)}|{newest}|{image_size}|{weights_fingerprint(model)}|{FEATURE_VERSION}"
+    names = hashlib.sha1("\n".join(str(p) for p in files).encode()).hexdigest()
+    identity = f"{folder}|{len(files)}|{names}|{newest}|{image_size}|{weights_fingerprint(model)}|{FEATURE_VERSION}"
     key = hashlib.sha1(identity.encode()).hexdigest()[:20]
     return Path(FEATURE_CACHE) / f"{folder.name or 'root'}-{image_size}px-{key}.npy"
 
@@ -361,12 +364,18 @@ def _write_cache(path: Path, features: np.ndarray) -> None:
 
 
 def folder_features(
-    model: keras.Model, folder: str | Path, image_size: int, cache: bool = True, progress: bool = False
+    model: keras.Model,
+    folder: str | Path,
+    image_size: int,
+    cache: bool = True,
+    progress: bool = False,
+    files: list[Path] | None = None,
 ) -> np.ndarray:
-    """Features of every image under `folder` (recursively, sorted), decoded at image_size as for training;
-    cached in FEATURE_CACHE, keyed by the folder, its file count and newest mtime, the size and the weights."""
+    """Features of every image under `folder` (recursively, sorted), or of just `files` in it, decoded at
+    image_size as for training; cached in FEATURE_CACHE, keyed by the folder, its files and their newest mtime, the
+    size and the weights."""
     folder = Path(folder)
-    files = find_image_files(folder)
+    files = find_image_files(folder) if files is None else files
     path = _cache_file(model, folder, files, image_size) if cache else None
     if path is not None and (features := _read_cache(path)) is not None:
         return features
@@ -438,6 +447,24 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_covmean)
 
 
+def features_frechet_distance(real_features: np.ndarray, fake_features: np.ndarray) -> float:
+    """The Frechet distance of two feature sets' float64 statistics.
+
+    With fewer images than dimensions the covariances are singular, and tr sqrtm(sigma1 sigma2) is cheaper as the
+    sum of the singular values of A B^T / sqrt((n1 - 1)(n2 - 1)), A and B the centred features (n1 x n2)."""
+    real, fake = np.asarray(real_features, np.float64), np.asarray(fake_features, np.float64)
+    if min(len(real), len(fake)) >= real.shape[1]:
+        a, b = FeatureStatistics().update(real), FeatureStatistics().update(fake)
+        return frechet_distance(a.mean, a.covariance, b.mean, b.covariance)
+    mu1, mu2 = real.mean(axis=0), fake.mean(axis=0)
+    centred1, centred2 = real - mu1, fake - mu2
+    scale1, scale2 = len(real) - 1, len(fake) - 1
+    trace_covmean = np.linalg.svd(centred1 @ centred2.T, compute_uv=False).sum() / np.sqrt(scale1 * scale2)
+    diff = mu1 - mu2
+    traces = np.sum(centred1**2) / scale1 + np.sum(centred2**2) / scale2
+    return float(diff @ diff + traces - 2 * trace_covmean)
+
+
 def _polynomial_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a @ b.T / a.shape[1] + 1) ** 3
 
@@ -464,7 +491,8 @@ def kernel_inception_distance(
         raise MetricsError(f"KID needs at least 2 real and 2 generated images, not {len(real)} and {len(fake)}")
     precompute = len(fake) ** 2 + len(real) ** 2 + len(fake) * len(real) <= KID_PRECOMPUTE_LIMIT
     if precompute:
-        k_ff, k_rr, k_fr = _polynomial_kernel(fake, fake), _polynomial_kernel(real, real), _polynomial_kernel(fake, real)
+        k_ff, k_rr = _polynomial_kernel(fake, fake), _polynomial_kernel(real, real)
+        k_fr = _polynomial_kernel(fake, real)
     rng = np.random.RandomState(seed)
     values = []
     for _ in range(subsets):
@@ -484,7 +512,8 @@ def fid_kid(real_features: np.ndarray, fake_features: np.ndarray) -> dict[str, f
     for name, features in (("real", real_features), ("generated", fake_features)):
         if np.ndim(features) != 2 or len(features) < 2:
             raise MetricsError(f"FID needs features of at least 2 {name} images, got shape {np.shape(features)}")
-    real, fake = FeatureStatistics().update(real_features), FeatureStatistics().update(fake_features)
-    fid = frechet_distance(real.mean, real.covariance, fake.mean, fake.covariance)
+    if np.shape(real_features)[1] != np.shape(fake_features)[1]:
+        raise MetricsError(f"feature sizes differ: {np.shape(real_features)[1]} and {np.shape(fake_features)[1]}")
+    fid = features_frechet_distance(real_features, fake_features)
     kid, kid_std = kernel_inception_distance(real_features, fake_features)
     return {"fid": fid, "kid": kid, "kid_std": kid_std}

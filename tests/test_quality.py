@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from anime_dcgan import data, fit, losses, models
+from anime_dcgan import callbacks, data, fit, losses
 from anime_dcgan.callbacks import TrainingCheckpoint
 from anime_dcgan.config import TrainConfig
 from conftest import SAMPLE, TINY_FLAGS, tiny_gan
@@ -175,3 +175,69 @@ def test_spectral_norm_and_ema_cannot_change_on_resume(run_copy, capsys):
         assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 2
         err = capsys.readouterr().err
         assert flags[0] in err and "pass a new --out" in err
+
+
+def test_holdout_split_is_fixed_disjoint_and_sized(faces):
+    files = data.find_image_files(faces)
+    train, held = data.split_holdout(files, 16)
+    assert len(held) == 16 and len(train) == 32 and not set(train) & set(held)
+    assert data.split_holdout(files, 16) == (train, held)  # the same faces every time
+    assert data.split_holdout(files, 1 / 3)[1] == held  # a fraction of the 48 is the same count
+    with pytest.raises(data.DataError, match="--holdout 48 leaves 0 of 48 images for training"):
+        data.split_holdout(files, 48)
+
+
+def stand_in_inception(weights=None) -> keras.Model:
+    """A small fixed network in place of the FID Inception (whose weights CI does not have): images -> 2048."""
+    keras.utils.set_random_seed(3)
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(keras.layers.Rescaling(1 / 255)(images))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(images, keras.layers.Dense(2048, activation="relu")(x))
+
+
+@pytest.fixture
+def stand_in_metrics(monkeypatch, tmp_path):
+    from anime_dcgan import metrics
+
+    monkeypatch.setattr(metrics, "load_inception", stand_in_inception)
+    monkeypatch.setattr(metrics, "FEATURE_CACHE", tmp_path / "feature-cache")
+    return metrics
+
+
+def test_eval_every_writes_fid_and_kid_and_keeps_the_best_generator(faces, tmp_path, stand_in_metrics, capsys):
+    run = tmp_path / "run"
+    flags = ["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--holdout", "16", "--eval-every", "1",
+             "--eval-n", "24", "--ema", "0.9"]  # fmt: skip
+    assert fit.main([*flags, "--epochs", "2"]) == 0
+    assert "32 images" in capsys.readouterr().out  # 16 of the 48 faces were kept out of training
+    rows = callbacks.read_history(run / "history.csv")
+    fids = [float(row["fid"]) for row in rows]
+    assert len(fids) == 2 and all(f > 0 for f in fids)
+    assert all(np.isfinite(float(row["kid"])) and float(row["kid_std"]) >= 0 for row in rows)
+    best = keras.models.load_model(run / "best.keras", compile=False)
+    assert best.output_shape == (None, 32, 32, 3)
+    assert len(list((tmp_path / "feature-cache").glob("*.npy"))) == 1  # the held-out faces' features, cached
+
+    # On resume the best FID so far comes from the history, so a worse epoch cannot replace best.keras.
+    config = TrainConfig.load(run / "config.json").resolved()
+    held_out = data.split_holdout(data.find_image_files(faces), 16)[1]
+    evaluation = fit.quality_evaluation(config, held_out, run, None)
+    assert evaluation.best_fid == min(fids)
+
+
+def test_eval_every_without_real_faces_to_measure_against_is_refused(faces, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert fit.main(["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--eval-every", "1"]) == 2
+    assert "--eval-every needs real faces the model does not train on" in capsys.readouterr().err
+    assert not run.exists()
+
+
+def test_missing_inception_weights_stop_the_run_before_it_starts(faces, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANIME_DCGAN_INCEPTION", str(tmp_path / "nowhere.npz"))
+    run = tmp_path / "run"
+    code = fit.main(["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--holdout", "16", "--eval-every", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "nowhere.npz does not exist" in err and "--inception-weights" in err
+    assert not run.exists()
