@@ -6,6 +6,7 @@ import pytest
 
 from anime_dcgan import callbacks, data, fit, losses
 from anime_dcgan.callbacks import TrainingCheckpoint
+from anime_dcgan import config as config_module
 from anime_dcgan.config import TrainConfig
 from conftest import SAMPLE, TINY_FLAGS, tiny_gan
 
@@ -241,3 +242,40 @@ def test_missing_inception_weights_stop_the_run_before_it_starts(faces, tmp_path
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "nowhere.npz does not exist" in err and "--inception-weights" in err
     assert not run.exists()
+
+
+def test_preset_dcgan_stands_for_its_flags_and_flags_beside_it_win(tmp_path):
+    recipe = tmp_path / "recipe.json"
+    TrainConfig(loss="hinge", spectral_norm=True, augment="color", ema=0.999).save(recipe)
+    parser = fit.build_parser()
+    given = {**config_module.PRESETS["dcgan"], **vars(parser.parse_args(["--ema", "0.99"]))}
+    config = config_module.resume_or_new(tmp_path / "run", given, recipe)
+    assert (config.loss, config.spectral_norm, config.augment, config.ema) == ("bce", False, "", 0.99)
+    assert (config.optimizer, config.lr, config.beta1) == ("adam", 2e-4, 0.5)  # bce's defaults, not the file's
+
+
+def test_preset_is_applied_by_the_command_line(faces, tmp_path):
+    run = tmp_path / "run"
+    recipe = tmp_path / "recipe.json"
+    TrainConfig(loss="hinge", spectral_norm=True).save(recipe)
+    assert fit.main(["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--config", str(recipe),
+                     "--preset", "dcgan", "--epochs", "1"]) == 0  # fmt: skip
+    saved = TrainConfig.load(run / "config.json")
+    assert (saved.loss, saved.spectral_norm) == ("bce", False)
+
+
+def test_diff_augment_is_applied_to_every_image_d_sees_in_both_updates(real_batch, monkeypatch):
+    from anime_dcgan import augment, gan as gan_module
+
+    seen = []
+
+    def recording_augment(images, policy, seed_generator=None):
+        seen.append(tuple(images.shape))
+        return augment.diff_augment(images, policy, seed_generator)
+
+    monkeypatch.setattr(gan_module, "diff_augment", recording_augment)
+    tiny_gan(augment=("translation",)).train_step(real_batch)
+    assert seen == [(16, 32, 32, 3)] * 3  # D's generated and real batches, then G's generated batch
+    seen.clear()
+    tiny_gan().train_step(real_batch)
+    assert seen == []
