@@ -135,7 +135,8 @@ def train(
             checkpoint,  # last, so everything above is on disk before the epoch counts as done
         ],
     )
-    print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png and generator.keras")
+    best = f" and best.keras (FID {evaluation.best_fid:.1f})" if evaluation else ""
+    print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
     return history
 
 
