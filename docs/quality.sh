@@ -49,6 +49,7 @@ for name in "${order[@]}"; do
   "$python" -m anime_dcgan.fit --data "$runs/faces/train" --epochs "$epochs" --width "$width" --seed 0 \
     ${candidates[$name]} --out "$out" --verbose 2 > "$out.log" 2>&1
   seconds=$((SECONDS - start))
-  scores=$("$python" -m anime_dcgan.evaluate --data "$runs/faces/holdout" --model "$out" --n 1000 2>/dev/null | tr '\n' ' ')
+  scores=$("$python" -m anime_dcgan.evaluate --data "$runs/faces/holdout" --model "$out" --n 1000 2>/dev/null \
+    | grep -oE "(fid|kid)=[^ ]+( ± [^ ]+)?" | tr "\n" " ")
   echo "$name | $epochs epochs | ${seconds} s | $scores | ${candidates[$name]}" | tee -a "$runs/w$width-e$epochs.txt"
 done
