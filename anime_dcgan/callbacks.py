@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # drawn straight to a file: no pyplot, so 
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
+from anime_dcgan import metrics
 from anime_dcgan.images import make_grid, save_png, to_uint8
 
 
@@ -182,8 +183,6 @@ class QualityEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         if (epoch + 1) % self.every:
             return
-        from anime_dcgan import metrics
-
         fake_features = metrics.generator_features(self.inception, self.model.sampler, self.n, self.seed)
         scores = metrics.fid_kid(self.real_features, fake_features)
         if logs is not None:

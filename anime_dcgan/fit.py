@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from anime_dcgan import callbacks, data, losses, models  # noqa: E402
+from anime_dcgan import callbacks, data, losses, metrics, models  # noqa: E402
 from anime_dcgan.augment import POLICIES, parse_policy  # noqa: E402
 from anime_dcgan.config import (  # noqa: E402
     CONFIG_FILE,
@@ -26,7 +26,6 @@ from anime_dcgan.config import (  # noqa: E402
 )
 from anime_dcgan.gan import GAN  # noqa: E402
 from anime_dcgan.kaggle import KaggleError, resolve_data  # noqa: E402
-from anime_dcgan.metrics import MetricsError  # noqa: E402
 
 SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
 
@@ -146,8 +145,6 @@ def quality_evaluation(
     """The FID/KID callback that --eval-every asks for, with the real faces' features ready (cached per folder)."""
     if not config.eval_every:
         return None
-    from anime_dcgan import metrics
-
     inception = metrics.load_inception(inception_weights)
     print(f"Measuring FID and KID of {config.eval_n} faces every {config.eval_every} epochs against "
           f"{config.eval_data or f'the {len(held_out)} held-out faces'}")  # fmt: skip
@@ -284,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         if "data" in given:
             given["data"] = resolve_data(given["data"])  # --data kaggle[:owner/name] downloads once
         train(resume_or_new(out, given, config_file), verbose, inception_weights)
-    except (data.DataError, ConfigError, KaggleError, MetricsError) as error:
+    except (data.DataError, ConfigError, KaggleError, metrics.MetricsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

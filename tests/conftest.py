@@ -23,6 +23,14 @@ def copy_faces(folder: Path, count: int) -> Path:
     return folder
 
 
+def first_batch(batch_size: int, image_size: int = 32):
+    """The first shuffled batch of the bundled sample, as the training pipeline delivers it."""
+    from anime_dcgan import data
+
+    dataset, _ = data.make_dataset(SAMPLE, image_size=image_size, batch_size=batch_size, seed=0)
+    return next(iter(dataset))
+
+
 def tiny_gan(loss="bce", optimizer=None, lr=2e-4, seed=0, discriminator_options=None, **compile_options):
     """A 32 px GAN with 4-channel networks and an 8-d latent, compiled with `loss` and `compile_options`."""
     import keras

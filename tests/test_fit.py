@@ -1,6 +1,5 @@
 import csv
 import json
-import shutil
 import signal
 import subprocess
 import sys

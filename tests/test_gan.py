@@ -2,15 +2,14 @@ import keras
 import numpy as np
 import pytest
 
-from anime_dcgan import data, losses, models
+from anime_dcgan import losses
 from anime_dcgan.gan import GAN
-from conftest import SAMPLE, tiny_gan
+from conftest import first_batch, tiny_gan
 
 
 @pytest.fixture(scope="module")
 def real_batch():
-    dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=32, seed=0)
-    return next(iter(dataset))
+    return first_batch(32)
 
 
 def test_bce_loss_matches_the_formula():

@@ -8,13 +8,12 @@ from anime_dcgan import callbacks, data, fit, losses
 from anime_dcgan.callbacks import TrainingCheckpoint
 from anime_dcgan import config as config_module
 from anime_dcgan.config import TrainConfig
-from conftest import SAMPLE, TINY_FLAGS, tiny_gan
+from conftest import TINY_FLAGS, first_batch, tiny_gan
 
 
 @pytest.fixture(scope="module")
 def real_batch():
-    dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=16, seed=0)
-    return next(iter(dataset))
+    return first_batch(16)
 
 
 def trainable(network: keras.Model) -> list[np.ndarray]:

@@ -8,16 +8,14 @@ import numpy as np
 import pytest
 from keras import layers
 
-from anime_dcgan import data, fit, losses, models
+from anime_dcgan import fit, losses, models
 from anime_dcgan.config import LOSS_DEFAULTS, TrainConfig
-from anime_dcgan.gan import GAN
-from conftest import SAMPLE, TINY_FLAGS, copy_faces, tiny_gan
+from conftest import TINY_FLAGS, copy_faces, first_batch, tiny_gan
 
 
 @pytest.fixture(scope="module")
 def real_batch():
-    dataset, _ = data.make_dataset(SAMPLE, image_size=32, batch_size=48, seed=0)
-    return next(iter(dataset))
+    return first_batch(48)
 
 
 def weights(network: keras.Model) -> list[np.ndarray]:
