@@ -13,7 +13,8 @@ from anime_dcgan.losses import SMOOTHABLE
 
 CONFIG_FILE = "config.json"
 # Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
-RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "spectral_norm", "ema", "holdout")
+RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "upsample", "spectral_norm", "ema",
+                     "holdout")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 # What each loss's paper trained with; a flag given on the command line wins.
@@ -30,8 +31,15 @@ LOSS_DEFAULTS = {
 
 # Named recipes: `--preset NAME` stands for these flags, and any flag given beside it wins.
 PRESETS = {
-    "dcgan": {"loss": "bce", "spectral_norm": False, "augment": "", "ema": None},  # Radford et al. 2015 as published
+    "dcgan": {"loss": "bce", "upsample": "transpose", "spectral_norm": False, "augment": "", "ema": None},  # Radford et al. 2015 as published
 }
+
+
+# Options added after runs were first saved, as a config.json written before them ran: without them.
+ADDED_LATER = {
+    "upsample": "transpose", "spectral_norm": False, "r1": 0.0, "r1_every": 1, "augment": "", "ema": None,
+    "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "",
+}  # fmt: skip
 
 
 class ConfigError(ValueError):
@@ -66,6 +74,7 @@ class TrainConfig:
     g_threshold: float | None = None
     g_activation: str = "relu"
     dropout: float = 0.0
+    upsample: str = "transpose"  # how G doubles its feature maps: "transpose" (the paper) or "resize"
     spectral_norm: bool = False  # on every layer of D, which then has no BatchNorm
     r1: float = 0.0  # gamma of the R1 penalty on real images; 0 = off
     r1_every: int = 1  # lazy R1: the penalty every this many D steps
@@ -122,7 +131,7 @@ class TrainConfig:
         unknown = sorted(set(saved) - known)
         if unknown:
             raise ConfigError(f"{path} has unknown options {', '.join(unknown)}: remove them")
-        return cls(**saved)
+        return cls(**{**ADDED_LATER, **saved})
 
 
 def resume_or_new(run_dir: str | Path, given: dict, config_file: str | Path | None = None) -> TrainConfig:

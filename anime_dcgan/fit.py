@@ -41,7 +41,9 @@ def build_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimize
 def build_gan(config: TrainConfig) -> GAN:
     """Generator, discriminator, optimizers, loss and update schedule, as the (resolved) options say."""
     gan = GAN(
-        models.build_generator(config.latent_dim, config.image_size, config.width, config.g_activation),
+        models.build_generator(
+            config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
+        ),
         models.build_discriminator(
             config.image_size,
             config.width,
@@ -221,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--width", type=positive_int,
                      help=f"channels of the highest-resolution layer; deeper layers have 2, 4, 8 times as many (default: {d.width})")
     net.add_argument("--g-activation", choices=models.GENERATOR_ACTIVATIONS, help=f"generator activation (default: {d.g_activation})")
+    net.add_argument("--upsample", choices=models.UPSAMPLINGS,
+                     help="how the generator doubles its size: the paper's 4x4 transposed convolutions, or a "
+                     f"nearest-neighbour resize then a 3x3 convolution, free of checkerboard (default: {d.upsample})")
     net.add_argument("--dropout", type=unit_interval, help=f"dropout rate after each discriminator layer (default: {d.dropout})")
 
     loss = parser.add_argument_group("loss and updates")

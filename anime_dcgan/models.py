@@ -7,6 +7,7 @@ from keras import layers
 
 IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
+UPSAMPLINGS = ("transpose", "resize")
 CRITIC_NORMALIZATIONS = ("batch", "layer", "none")
 
 # The paper initialises every weight from N(0, 0.02); BatchNorm scales from N(1, 0.02).
@@ -56,12 +57,25 @@ def _activation(name: str) -> layers.Layer:
     raise ValueError(f"generator activation must be one of {GENERATOR_ACTIVATIONS}, not {name!r}")
 
 
-def build_generator(
-    latent_dim: int = 100, image_size: int = 64, width: int = 64, activation: str = "relu"
-) -> keras.Model:
-    """Latent vector -> 4x4 feature map -> strided transposed convolutions -> tanh image in [-1, 1].
+def _upsample(x, filters: int, upsample: str, use_bias: bool):
+    """Double the feature map's height and width, with `filters` channels out."""
+    if upsample == "transpose":  # the paper's fractionally-strided convolution
+        return layers.Conv2DTranspose(
+            filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=WEIGHT_INIT
+        )(x)
+    if upsample == "resize":  # every output pixel sees the same number of inputs: no checkerboard (Odena et al. 2016)
+        x = layers.UpSampling2D(2, interpolation="nearest")(x)
+        return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, kernel_initializer=WEIGHT_INIT)(x)
+    raise ValueError(f"upsample must be one of {UPSAMPLINGS}, not {upsample!r}")
 
-    `activation` is the paper's "relu" or "leaky_relu" (slope 0.2) after each BatchNorm.
+
+def build_generator(
+    latent_dim: int = 100, image_size: int = 64, width: int = 64, activation: str = "relu", upsample: str = "transpose"
+) -> keras.Model:
+    """Latent vector -> 4x4 feature map -> upsampling convolutions -> tanh image in [-1, 1].
+
+    `activation` is the paper's "relu" or "leaky_relu" (slope 0.2) after each BatchNorm. `upsample` is the paper's
+    "transpose" (4x4 transposed convolutions, stride 2) or "resize" (nearest-neighbour 2x, then a 3x3 convolution).
     """
     channels = feature_channels(image_size, width)
     z = keras.Input((latent_dim,), name="z")
@@ -69,11 +83,8 @@ def build_generator(
     x = layers.Reshape((4, 4, channels[0]))(x)
     x = _activation(activation)(_batch_norm()(x))
     for filters in channels[1:]:
-        x = layers.Conv2DTranspose(
-            filters, 4, strides=2, padding="same", use_bias=False, kernel_initializer=WEIGHT_INIT
-        )(x)
-        x = _activation(activation)(_batch_norm()(x))
-    x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=WEIGHT_INIT)(x)
+        x = _activation(activation)(_batch_norm()(_upsample(x, filters, upsample, use_bias=False)))
+    x = _upsample(x, 3, upsample, use_bias=True)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(z, image, name="generator")
 

@@ -23,6 +23,9 @@ declare -A candidates=(
   [hinge-sn-augment-ema]="--loss hinge --spectral-norm --augment color,translation,cutout --ema 0.999"
   [bce-sn-augment-ema]="--spectral-norm --augment color,translation,cutout --ema 0.999"
   [bce-r1-augment-ema]="--r1 0.1 --augment color,translation,cutout --ema 0.999"
+  [resize]="--upsample resize"
+  [resize-ema]="--upsample resize --ema 0.999"
+  [resize-augment-ema]="--upsample resize --augment color,translation,cutout --ema 0.999"
   [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm --augment color,translation,cutout --ema 0.999 --d-lr 4e-4 --g-lr 1e-4"
 )
 order=("$@")

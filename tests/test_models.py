@@ -5,10 +5,11 @@ from keras import layers
 from anime_dcgan import models
 
 
+@pytest.mark.parametrize("upsample", models.UPSAMPLINGS)
 @pytest.mark.parametrize("size", models.IMAGE_SIZES)
-def test_generator_makes_images_of_the_requested_size_in_tanh_range(size):
-    generator = models.build_generator(latent_dim=8, image_size=size, width=4)
-    last = generator.layers[-2]  # the transposed convolution to 3 channels, before tanh
+def test_generator_makes_images_of_the_requested_size_in_tanh_range(size, upsample):
+    generator = models.build_generator(latent_dim=8, image_size=size, width=4, upsample=upsample)
+    last = generator.layers[-2]  # the convolution to 3 channels, before tanh
     last.kernel.assign(last.kernel * 1000.0)  # pre-activations far outside [-1, 1], where the range must bind
     # In training mode BatchNorm scales the features to unit variance, so the last layer sees inputs of size ~1.
     images = generator(np.random.default_rng(0).standard_normal((3, 8)).astype("float32"), training=True)
@@ -35,6 +36,42 @@ def test_64px_channels_follow_the_paper_and_each_size_up_adds_a_block():
 def test_unsupported_image_size_is_refused():
     with pytest.raises(ValueError, match="image_size must be one of"):
         models.build_generator(image_size=48)
+
+
+def checkerboard_share(images: np.ndarray) -> float:
+    """The share of the images' (mean-removed) power at period-2 frequencies, where a checkerboard lives."""
+    centred = images - images.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(centred, axes=(1, 2))) ** 2
+    half = images.shape[1] // 2
+    period_two = power[:, half].sum() + power[:, :, half].sum() - power[:, half, half].sum()
+    return float(period_two / power.sum())
+
+
+def test_resize_upsampling_draws_no_checkerboard_where_transposed_convolutions_do():
+    # White noise would put 2/32 of its power there; the paper's 4x4 stride-2 transposed convolutions, fresh from
+    # initialisation, put over a quarter, and nearest-neighbour resizing followed by a 3x3 convolution almost none.
+    latent = np.random.default_rng(0).standard_normal((16, 8)).astype("float32")
+    share = {
+        upsample: checkerboard_share(np.asarray(models.build_generator(8, 32, 8, upsample=upsample)(latent, training=True)))
+        for upsample in models.UPSAMPLINGS
+    }
+    assert share["transpose"] > 0.1
+    assert share["resize"] < 0.02
+
+
+def test_resize_generator_is_nearest_upsampling_then_3x3_convolution():
+    generator = models.build_generator(latent_dim=8, image_size=32, width=4, upsample="resize")
+    ups = [layer for layer in generator.layers if isinstance(layer, layers.UpSampling2D)]
+    convs = [layer for layer in generator.layers if isinstance(layer, layers.Conv2D)]
+    assert len(ups) == len(convs) == 3  # 4 -> 8 -> 16 -> 32
+    assert all(layer.interpolation == "nearest" for layer in ups)
+    assert all(layer.kernel_size == (3, 3) for layer in convs)
+    assert not any(isinstance(layer, layers.Conv2DTranspose) for layer in generator.layers)
+
+
+def test_unknown_upsampling_is_refused():
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        models.build_generator(image_size=32, width=4, upsample="bicubic")
 
 
 def test_weights_start_from_normal_0_002():

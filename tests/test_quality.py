@@ -1,5 +1,7 @@
 """The techniques that make faces better: EMA of G with standing statistics, spectral norm, R1, and all of them in fit."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from anime_dcgan import callbacks, data, fit, losses
 from anime_dcgan.callbacks import TrainingCheckpoint
 from anime_dcgan import config as config_module
-from anime_dcgan.config import TrainConfig
+from anime_dcgan.config import ADDED_LATER, TrainConfig
 from conftest import TINY_FLAGS, first_batch, tiny_gan
 
 
@@ -170,8 +172,8 @@ def test_out_of_range_quality_flags_are_refused(flags, capsys):
     assert flags[0] in capsys.readouterr().err
 
 
-def test_spectral_norm_and_ema_cannot_change_on_resume(run_copy, capsys):
-    for flags in (["--spectral-norm"], ["--ema", "0.99"]):
+def test_spectral_norm_ema_and_upsampling_cannot_change_on_resume(run_copy, capsys):
+    for flags in (["--spectral-norm"], ["--ema", "0.99"], ["--upsample", "resize"]):
         assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 2
         err = capsys.readouterr().err
         assert flags[0] in err and "pass a new --out" in err
@@ -245,11 +247,13 @@ def test_missing_inception_weights_stop_the_run_before_it_starts(faces, tmp_path
 
 def test_preset_dcgan_stands_for_its_flags_and_flags_beside_it_win(tmp_path):
     recipe = tmp_path / "recipe.json"
-    TrainConfig(loss="hinge", spectral_norm=True, augment="color", ema=0.999).save(recipe)
+    TrainConfig(loss="hinge", upsample="resize", spectral_norm=True, augment="color", ema=0.999).save(recipe)
     parser = fit.build_parser()
     given = {**config_module.PRESETS["dcgan"], **vars(parser.parse_args(["--ema", "0.99"]))}
     config = config_module.resume_or_new(tmp_path / "run", given, recipe)
-    assert (config.loss, config.spectral_norm, config.augment, config.ema) == ("bce", False, "", 0.99)
+    assert (config.loss, config.upsample, config.spectral_norm, config.augment, config.ema) == (
+        "bce", "transpose", False, "", 0.99
+    )
     assert (config.optimizer, config.lr, config.beta1) == ("adam", 2e-4, 0.5)  # bce's defaults, not the file's
 
 
@@ -278,3 +282,14 @@ def test_diff_augment_is_applied_to_every_image_d_sees_in_both_updates(real_batc
     seen.clear()
     tiny_gan().train_step(real_batch)
     assert seen == []
+
+
+def test_a_run_saved_before_the_quality_options_resumes_with_them_off(faces, tmp_path):
+    run = tmp_path / "old-run"
+    assert fit.main(["--data", str(faces), "--out", str(run), "--epochs", "1", "--preset", "dcgan", *TINY_FLAGS]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({k: v for k, v in saved.items() if k not in ADDED_LATER}))
+    loaded = TrainConfig.load(run / "config.json")
+    assert {name: getattr(loaded, name) for name in ADDED_LATER} == ADDED_LATER
+    assert fit.main(["--out", str(run), "--epochs", "2"]) == 0  # the checkpoint fits the options it ran with
+    assert len((run / "history.csv").read_text().splitlines()) == 3
