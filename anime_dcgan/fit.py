@@ -70,6 +70,26 @@ def build_gan(config: TrainConfig) -> GAN:
     return gan
 
 
+def restore_learning_rates(gan: GAN, config: TrainConfig) -> None:
+    """Set both optimizers' learning rates from `config`, over whatever a restored checkpoint put back.
+
+    The other optimizer settings (betas, momentum) are not checkpointed and come from `config` already.
+    """
+    gan.d_optimizer.learning_rate = config.d_learning_rate
+    gan.g_optimizer.learning_rate = config.g_learning_rate
+
+
+def print_changes(before: TrainConfig, after: TrainConfig) -> None:
+    """One line naming each option a resumed run now runs with differently, if any."""
+    changed = [
+        f"--{name.replace('_', '-')} {getattr(before, name)} -> {getattr(after, name)}"
+        for name in before.__dataclass_fields__
+        if name not in ("out", "epochs") and getattr(before, name) != getattr(after, name)
+    ]
+    if changed:
+        print("Changed on resume: " + ", ".join(changed))
+
+
 def discriminator_normalization(config: TrainConfig) -> str:
     """BatchNorm as in the paper, but none under spectral norm and LayerNorm under WGAN-GP's per-sample penalty."""
     if config.loss == "wgan-gp":
@@ -111,11 +131,14 @@ def train(
     noise = tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
     checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
     initial_epoch = checkpoint.restore()
+    restore_learning_rates(gan, config)  # the checkpoint brought back the old ones; config.json says what runs
     if initial_epoch >= config.epochs:
         print(f"{run_dir} has already trained {initial_epoch} epochs: pass --epochs above {initial_epoch} to go on")
         return None
     evaluation = quality_evaluation(config, held_out, run_dir, inception_weights)  # before the run folder is touched
     print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
+    if (run_dir / CONFIG_FILE).exists():
+        print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
     run_dir.mkdir(parents=True, exist_ok=True)
     config.save(run_dir / CONFIG_FILE)
 

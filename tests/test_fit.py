@@ -187,3 +187,24 @@ def test_kaggle_data_without_credentials_is_a_one_line_error(tmp_path, monkeypat
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: no Kaggle credentials") and "--data" in error and "\n" not in error
     assert not (tmp_path / "run").exists() and not (tmp_path / "data").exists()
+
+
+def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, monkeypatch, capsys):
+    built = []
+    monkeypatch.setattr(fit, "build_gan", lambda config, build=fit.build_gan: built.append(build(config)) or built[-1])
+    flags = ["--lr", "1e-4", "--g-lr", "5e-5", "--beta1", "0.3", "--beta2", "0.95", "--d-threshold", "0.05",
+             "--g-threshold", "0.01", "--label-smoothing", "0.9", "--batch-size", "8", "--d-steps", "2"]  # fmt: skip
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 0
+    gan = built[-1]  # read back from the model that trained epoch 3, after its checkpoint was restored
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(5e-5)
+    assert (gan.d_optimizer.beta_1, gan.g_optimizer.beta_2) == (0.3, 0.95)
+    assert (gan.d_threshold, gan.g_threshold, gan.d_steps) == (0.05, 0.01, 2)
+    assert gan.gan_loss.real_target == 0.9
+    assert int(gan.d_optimizer.iterations) > int(gan.g_optimizer.iterations)  # 2 D steps per G step in epoch 3
+    out = capsys.readouterr().out
+    changed = next(line for line in out.splitlines() if line.startswith("Changed on resume"))
+    for text in ("--lr 0.0002 -> 0.0001", "--g-lr None -> 5e-05", "--batch-size 16 -> 8", "--d-steps 1 -> 2"):
+        assert text in changed
+    saved = TrainConfig.load(run_copy / "config.json")
+    assert (saved.lr, saved.g_lr, saved.batch_size) == (1e-4, 5e-5, 8)
