@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from anime_dcgan.cli import program_name
 from anime_dcgan.generate import ModelError, generate_faces, load_generator
 from anime_dcgan.images import make_grid, save_png
 
@@ -38,7 +39,7 @@ def compare(runs: list[str | Path], labels: list[str], faces: int = 8, seed: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m anime_dcgan.compare", description=__doc__)
+    parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.compare"), description=__doc__)
     parser.add_argument("runs", nargs="+", help="run folders or .keras generator files, one row each")
     parser.add_argument("--labels", nargs="+", help="row labels (default: the run folders' names)")
     parser.add_argument("--faces", type=int, default=8, help="faces per row (default: 8)")

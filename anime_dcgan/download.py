@@ -7,11 +7,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from anime_dcgan.cli import program_name
 from anime_dcgan.kaggle import DEFAULT_DATASET, KaggleError, complete_count, dataset_name, default_dest, download
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m anime_dcgan.download", description=__doc__)
+    parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.download"), description=__doc__)
     parser.add_argument(
         "dataset", nargs="?", default=DEFAULT_DATASET, help=f"Kaggle dataset owner/name (default: {DEFAULT_DATASET})"
     )

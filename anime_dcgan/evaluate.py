@@ -13,9 +13,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow itself is imported after the arguments are read
 
+from anime_dcgan.cli import program_name  # noqa: E402
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m anime_dcgan.evaluate", description=__doc__)
+    parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.evaluate"), description=__doc__)
     parser.add_argument("--data", required=True, help="folder of real face images (searched recursively)")
     fake = parser.add_mutually_exclusive_group(required=True)
     fake.add_argument("--model", help="run folder (uses its generator.keras) or a .keras file: measure its faces")

@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from anime_dcgan.cli import program_name  # noqa: E402
 from anime_dcgan import callbacks, data, losses, metrics, models  # noqa: E402
 from anime_dcgan.augment import POLICIES, parse_policy  # noqa: E402
 from anime_dcgan.config import (  # noqa: E402
@@ -220,7 +221,7 @@ def real_target(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m anime_dcgan.fit",
+        prog=program_name("anime_dcgan.fit"),
         description="Train a GAN on a folder of face images. Run the same command with a larger --epochs "
         "and the same --out to resume; options not given are then taken from the run's config.json. "
         "Defaults marked 'per loss' come from the chosen loss's paper (see README).",

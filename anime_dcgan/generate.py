@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from anime_dcgan.cli import program_name  # noqa: E402
 from anime_dcgan.images import make_grid, save_png, to_uint8  # noqa: E402
 
 GENERATOR_FILE = "generator.keras"
@@ -33,8 +34,11 @@ def load_generator(model: str | Path) -> keras.Model:
         )
     try:
         return keras.models.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a damaged or foreign file
-        raise ModelError(f"{path} is not a readable Keras generator ({type(error).__name__}: {error})") from None
+    except Exception:  # Keras raises many types, "file not found" among them, for a damaged or foreign file
+        raise ModelError(
+            f"{path} is damaged or not a saved Keras model: pass the run folder again after its next epoch, "
+            "or another .keras file"
+        ) from None
 
 
 def generate_faces(generator: keras.Model, count: int, seed: int = 0) -> np.ndarray:
@@ -53,7 +57,7 @@ def write_faces(faces: np.ndarray, out: str | Path, columns: int | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m anime_dcgan.generate", description=__doc__)
+    parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.generate"), description=__doc__)
     parser.add_argument("--model", required=True, help="run folder (uses its generator.keras) or a .keras file")
     parser.add_argument("--n", type=int, default=64, help="number of faces (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed: the same seed draws the same faces")
@@ -62,13 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n must be at least 1, not {args.n}")
+    out = Path(args.out)
+    if out.suffix and out.suffix.lower() != ".png" and not out.is_dir():
+        parser.error(f"--out {args.out}: name a .png file for a grid, or a folder for one PNG per face")
+    replacing = out.is_file()
     try:
         generator = load_generator(args.model)
     except ModelError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    written = write_faces(generate_faces(generator, args.n, args.seed), args.out, args.columns)
-    print(f"Wrote {args.n} faces to {written[0] if len(written) == 1 else args.out}")
+    written = write_faces(generate_faces(generator, args.n, args.seed), out, args.columns)
+    replaced = " (replacing the file that was there)" if replacing else ""
+    print(f"Wrote {args.n} faces to {written[0] if len(written) == 1 else out}{replaced}")
     return 0
 
 

@@ -1,8 +1,10 @@
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from anime_dcgan import generate
+from anime_dcgan import fit, generate
 
 
 def test_grid_of_faces_from_a_run_folder(trained_run, tmp_path, capsys):
@@ -37,8 +39,24 @@ def test_missing_model_is_a_one_line_error(tmp_path, capsys):
 def test_damaged_model_file_is_a_clear_error(tmp_path):
     broken = tmp_path / "generator.keras"
     broken.write_bytes(b"not a zip")
-    with pytest.raises(generate.ModelError, match="not a readable Keras generator"):
+    with pytest.raises(generate.ModelError, match="generator.keras is damaged or not a saved Keras model"):
         generate.load_generator(broken)
+
+
+def test_out_that_is_neither_png_nor_folder_is_refused_before_any_work(trained_run, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        generate.main(["--model", str(trained_run), "--out", str(tmp_path / "faces.txt")])
+    assert exit_info.value.code == 2
+    assert "name a .png file for a grid, or a folder" in capsys.readouterr().err
+    assert not (tmp_path / "faces.txt").exists()
+
+
+def test_replacing_an_earlier_grid_is_said(trained_run, tmp_path, capsys):
+    out = tmp_path / "faces.png"
+    for _ in range(2):
+        assert generate.main(["--model", str(trained_run), "--n", "4", "--out", str(out)]) == 0
+    first, second = capsys.readouterr().out.strip().splitlines()
+    assert first.endswith("faces.png") and second.endswith("faces.png (replacing the file that was there)")
 
 
 def test_compare_draws_one_labelled_row_per_run_from_the_same_noise(trained_run, tmp_path):
@@ -60,3 +78,16 @@ def test_compare_refuses_a_label_count_that_does_not_match(trained_run, capsys):
     with pytest.raises(SystemExit):
         compare.main([str(trained_run), "--labels", "a", "b"])
     assert "2 labels for 1 runs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv0, usage",
+    [("/venv/bin/anime-dcgan-generate", "anime-dcgan-generate"), ("/src/anime_dcgan/generate.py", "python -m anime_dcgan.generate")],
+)
+def test_usage_line_names_the_command_the_user_typed(argv0, usage, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [argv0])
+    with pytest.raises(SystemExit):
+        generate.main(["--help"])
+    assert capsys.readouterr().out.startswith(f"usage: {usage} ")
+    monkeypatch.setattr(sys, "argv", [argv0.replace("generate", "fit")])
+    assert fit.build_parser().prog == usage.replace("generate", "fit")
