@@ -9,7 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
-BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+# The bundled faces: data/sample in a clone of the repository, anime_dcgan/sample in an installed package.
+_CLONE_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+BUNDLED_SAMPLE = _CLONE_SAMPLE if _CLONE_SAMPLE.is_dir() else Path(__file__).resolve().parent / "sample"
 SHUFFLE_BUFFER = 10_000
 HOLDOUT_SEED = 2015  # fixed, so every run on a folder holds out the same faces whatever its --seed
 
