@@ -14,23 +14,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-POLICIES = ("color", "translation", "cutout")  # also the order in which diff_augment applies them
+from anime_dcgan.config import POLICIES, parse_policy
 TRANSLATION_RATIO = 0.125  # the largest shift as a fraction of the image's side
 CUTOUT_RATIO = 0.5  # the cut square's side as a fraction of the image's side
-
-
-def check_names(names: Sequence[str]) -> None:
-    """Raise ValueError for the first name that is not one of POLICIES."""
-    for name in names:
-        if name not in POLICIES:
-            raise ValueError(f"unknown augmentation {name!r}: choose from {', '.join(POLICIES)}")
-
-
-def parse_policy(text: str) -> tuple[str, ...]:
-    """The augmentations named in a comma-separated list, in POLICIES order: "color, cutout" -> ("color", "cutout")."""
-    names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    check_names(names)
-    return tuple(name for name in POLICIES if name in names)
 
 
 def per_image_uniform(images, low: float, high: float, seed_generator=None):
@@ -97,8 +83,7 @@ TRANSFORMS = {"color": random_color, "translation": random_translation, "cutout"
 def diff_augment(images, policy: Sequence[str] | str, seed_generator: keras.random.SeedGenerator | None = None):
     """`images` through the transforms named in `policy` (names or a comma-separated string), in POLICIES order,
     with a fresh draw per image; same shape and dtype, and differentiable with respect to `images`."""
-    names = parse_policy(policy) if isinstance(policy, str) else tuple(policy)
-    check_names(names)
+    names = parse_policy(policy if isinstance(policy, str) else ",".join(policy))
     for name in POLICIES:
         if name in names:
             images = TRANSFORMS[name](images, seed_generator)

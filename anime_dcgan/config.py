@@ -7,11 +7,18 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from anime_dcgan.augment import parse_policy
-from anime_dcgan.data import BUNDLED_SAMPLE
-from anime_dcgan.losses import SMOOTHABLE
-
 CONFIG_FILE = "config.json"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+# The bundled faces: data/sample in a clone of the repository, anime_dcgan/sample in an installed package.
+_CLONE_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+BUNDLED_SAMPLE = _CLONE_SAMPLE if _CLONE_SAMPLE.is_dir() else Path(__file__).resolve().parent / "sample"
+
+# The choices of the options, here so that the command line can be read without importing TensorFlow.
+IMAGE_SIZES = (32, 64, 128)
+GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
+UPSAMPLINGS = ("transpose", "resize")
+POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
+SMOOTHABLE = ("bce", "minimax", "lsgan")  # losses with a real-image target that label smoothing can lower
 # Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
 RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "upsample", "spectral_norm", "ema",
                      "holdout")
@@ -44,6 +51,18 @@ ADDED_LATER = {
 
 class ConfigError(ValueError):
     """The options contradict each other or the run being resumed; the message says what to do."""
+
+
+def parse_policy(text: str) -> tuple[str, ...]:
+    """The augmentations named in a comma-separated list, in POLICIES order: "color, cutout" -> ("color", "cutout").
+
+    Raises ValueError for the first name that is not one of POLICIES.
+    """
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    for name in names:
+        if name not in POLICIES:
+            raise ValueError(f"unknown augmentation {name!r}: choose from {', '.join(POLICIES)}")
+    return tuple(name for name in POLICIES if name in names)
 
 
 @dataclass

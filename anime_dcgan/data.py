@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
-# The bundled faces: data/sample in a clone of the repository, anime_dcgan/sample in an installed package.
-_CLONE_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
-BUNDLED_SAMPLE = _CLONE_SAMPLE if _CLONE_SAMPLE.is_dir() else Path(__file__).resolve().parent / "sample"
+from anime_dcgan.config import IMAGE_EXTENSIONS
+
 SHUFFLE_BUFFER = 10_000
 HOLDOUT_SEED = 2015  # fixed, so every run on a folder holds out the same faces whatever its --seed
 

@@ -7,13 +7,10 @@ Uses the standard FID network (TensorFlow's Inception graph of 2015-12-05). FID 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow itself is imported after the arguments are read
-
-from anime_dcgan.cli import program_name  # noqa: E402
+from anime_dcgan.cli import import_tensorflow, program_name  # TensorFlow is imported after the arguments are read
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.image_size is not None and (args.model or args.image_size < 1):
         parser.error("--image-size takes a positive size and goes with --images (--model uses its generator's)")
 
+    import_tensorflow()
     from anime_dcgan.data import DataError
     from anime_dcgan.generate import ModelError
     from anime_dcgan.metrics import MetricsError

@@ -1,186 +1,29 @@
-"""Train a GAN: `python -m anime_dcgan.fit --epochs 25 --out runs/faces` (run again to resume)."""
+"""Train a GAN: `python -m anime_dcgan.fit --epochs 25 --out runs/faces` (run again to resume).
+
+The command line is read before TensorFlow is imported, so --help and mistakes in it are answered at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from anime_dcgan.cli import program_name  # noqa: E402
-from anime_dcgan import callbacks, data, losses, metrics, models  # noqa: E402
-from anime_dcgan.augment import POLICIES, parse_policy  # noqa: E402
-from anime_dcgan.config import (  # noqa: E402
-    CONFIG_FILE,
+from anime_dcgan.cli import import_tensorflow, program_name
+from anime_dcgan.config import (
+    GENERATOR_ACTIVATIONS,
+    IMAGE_SIZES,
     LOSS_DEFAULTS,
     OPTIMIZERS,
+    POLICIES,
     PRESETS,
+    UPSAMPLINGS,
     ConfigError,
     TrainConfig,
     resume_or_new,
 )
-from anime_dcgan.gan import GAN  # noqa: E402
-from anime_dcgan.kaggle import KaggleError, resolve_data  # noqa: E402
-
-SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
-
-
-def build_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate, beta_1=config.beta1, beta_2=config.beta2)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate, momentum=config.momentum)
-    return keras.optimizers.SGD(learning_rate, momentum=config.momentum)
-
-
-def build_gan(config: TrainConfig) -> GAN:
-    """Generator, discriminator, optimizers, loss and update schedule, as the (resolved) options say."""
-    gan = GAN(
-        models.build_generator(
-            config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
-        ),
-        models.build_discriminator(
-            config.image_size,
-            config.width,
-            normalization=discriminator_normalization(config),
-            dropout=config.dropout,
-            clip=config.clip if config.loss == "wgan" else None,
-            spectral_norm=config.spectral_norm,
-        ),
-        seed=config.seed,
-    )
-    gan.compile(
-        d_optimizer=build_optimizer(config, config.d_learning_rate),
-        g_optimizer=build_optimizer(config, config.g_learning_rate),
-        gan_loss=losses.get(config.loss, real_target=config.label_smoothing),
-        d_steps=config.d_steps,
-        gp_weight=config.gp_weight if config.loss == "wgan-gp" else 0.0,
-        d_threshold=config.d_threshold,
-        g_threshold=config.g_threshold,
-        r1_gamma=config.r1,
-        r1_every=config.r1_every,
-        augment=parse_policy(config.augment),
-        ema_decay=config.ema,
-    )
-    return gan
-
-
-def restore_learning_rates(gan: GAN, config: TrainConfig) -> None:
-    """Set both optimizers' learning rates from `config`, over whatever a restored checkpoint put back.
-
-    The other optimizer settings (betas, momentum) are not checkpointed and come from `config` already.
-    """
-    gan.d_optimizer.learning_rate = config.d_learning_rate
-    gan.g_optimizer.learning_rate = config.g_learning_rate
-
-
-def print_changes(before: TrainConfig, after: TrainConfig) -> None:
-    """One line naming each option a resumed run now runs with differently, if any."""
-    changed = [
-        f"--{name.replace('_', '-')} {getattr(before, name)} -> {getattr(after, name)}"
-        for name in before.__dataclass_fields__
-        if name not in ("out", "epochs") and getattr(before, name) != getattr(after, name)
-    ]
-    if changed:
-        print("Changed on resume: " + ", ".join(changed))
-
-
-def discriminator_normalization(config: TrainConfig) -> str:
-    """BatchNorm as in the paper, but none under spectral norm and LayerNorm under WGAN-GP's per-sample penalty."""
-    if config.loss == "wgan-gp":
-        return "layer"
-    return "none" if config.spectral_norm else "batch"
-
-
-def describe_device() -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-        return f"{len(gpus)} x {name}"
-    return f"CPU ({os.cpu_count()} cores)"
-
-
-def train(
-    config: TrainConfig, verbose: str | int = "auto", inception_weights: str | None = None
-) -> keras.callbacks.History | None:
-    """Train (or resume) the run in config.out, writing its outputs there every epoch.
-
-    `inception_weights` is the FID network's weights file for --eval-every (default: $ANIME_DCGAN_INCEPTION, else a
-    download).
-    """
-    images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
-    files = data.find_image_files(config.data)
-    files, held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
-    dataset, folder = data.make_dataset(
-        config.data, config.image_size, images_per_step, seed=config.seed, files=files
-    )
-    print(f"Found {folder.describe()}" + (f"; {len(held_out)} more held out for evaluation" if held_out else ""))
-    print(
-        f"{folder.images // images_per_step} steps per epoch of {images_per_step} images at {config.image_size} px, "
-        f"loss {config.loss}, {config.optimizer}, on {describe_device()}"
-    )
-
-    keras.utils.set_random_seed(config.seed)
-    gan = build_gan(config)
-    run_dir = Path(config.out)
-    noise = tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
-    checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
-    initial_epoch = checkpoint.restore()
-    restore_learning_rates(gan, config)  # the checkpoint brought back the old ones; config.json says what runs
-    if initial_epoch >= config.epochs:
-        print(f"{run_dir} has already trained {initial_epoch} epochs: pass --epochs above {initial_epoch} to go on")
-        return None
-    evaluation = quality_evaluation(config, held_out, run_dir, inception_weights)  # before the run folder is touched
-    print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
-    if (run_dir / CONFIG_FILE).exists():
-        print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / CONFIG_FILE)
-
-    samples_dir = run_dir / "samples"
-    history = gan.fit(
-        dataset,
-        epochs=config.epochs,
-        initial_epoch=initial_epoch,
-        shuffle=False,  # the dataset shuffles itself
-        verbose=verbose,
-        callbacks=[
-            *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
-            callbacks.SampleGrid(samples_dir, noise),
-            callbacks.ProgressGif(samples_dir, run_dir / "progress.gif"),
-            *([evaluation] if evaluation else []),
-            callbacks.HistoryLog(run_dir / "history.csv", run_dir / "losses.png", initial_epoch),
-            keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
-            checkpoint,  # last, so everything above is on disk before the epoch counts as done
-        ],
-    )
-    best = f" and best.keras (FID {evaluation.best_fid:.1f})" if evaluation else ""
-    print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
-    return history
-
-
-def quality_evaluation(
-    config: TrainConfig, held_out: list[Path], run_dir: Path, inception_weights: str | None
-) -> callbacks.QualityEvaluation | None:
-    """The FID/KID callback that --eval-every asks for, with the real faces' features ready (cached per folder)."""
-    if not config.eval_every:
-        return None
-    inception = metrics.load_inception(inception_weights)
-    print(f"Measuring FID and KID of {config.eval_n} faces every {config.eval_every} epochs against "
-          f"{config.eval_data or f'the {len(held_out)} held-out faces'}")  # fmt: skip
-    real_features = metrics.folder_features(
-        inception, config.eval_data or config.data, config.image_size, files=None if config.eval_data else held_out
-    )
-    earlier = callbacks.read_history(run_dir / "history.csv")
-    return callbacks.QualityEvaluation(
-        inception, real_features, config.eval_every, config.eval_n, run_dir / "best.keras", callbacks.best_fid(earlier)
-    )
+from anime_dcgan.kaggle import KaggleError, resolve_data
 
 
 def positive_int(text: str) -> int:
@@ -242,12 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="0: quiet, 1: a progress bar per epoch, 2: one line per epoch, for logs (default: 1)")
 
     net = parser.add_argument_group("networks")
-    net.add_argument("--image-size", type=int, choices=models.IMAGE_SIZES, help=f"image side in pixels (default: {d.image_size})")
+    net.add_argument("--image-size", type=int, choices=IMAGE_SIZES, help=f"image side in pixels (default: {d.image_size})")
     net.add_argument("--latent-dim", type=positive_int, help=f"length of the noise vector (default: {d.latent_dim})")
     net.add_argument("--width", type=positive_int,
                      help=f"channels of the highest-resolution layer; deeper layers have 2, 4, 8 times as many (default: {d.width})")
-    net.add_argument("--g-activation", choices=models.GENERATOR_ACTIVATIONS, help=f"generator activation (default: {d.g_activation})")
-    net.add_argument("--upsample", choices=models.UPSAMPLINGS,
+    net.add_argument("--g-activation", choices=GENERATOR_ACTIVATIONS, help=f"generator activation (default: {d.g_activation})")
+    net.add_argument("--upsample", choices=UPSAMPLINGS,
                      help="how the generator doubles its size: the paper's 4x4 transposed convolutions, or a "
                      f"nearest-neighbour resize then a 3x3 convolution, free of checkerboard (default: {d.upsample})")
     net.add_argument("--dropout", type=unit_interval, help=f"dropout rate after each discriminator layer (default: {d.dropout})")
@@ -307,16 +150,33 @@ def main(argv: list[str] | None = None) -> int:
     inception_weights = given.pop("inception_weights", None)  # where this machine keeps them, not part of the run
     given = {**PRESETS.get(given.pop("preset", None), {}), **given}
     try:
-        if "data" in given:
-            given["data"] = resolve_data(given["data"])  # --data kaggle[:owner/name] downloads once
-        train(resume_or_new(out, given, config_file), verbose, inception_weights)
-    except (data.DataError, ConfigError, KaggleError, metrics.MetricsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return run(given, out, config_file, verbose, inception_weights)
     except KeyboardInterrupt:
         print(f"\nInterrupted: run the same command with --out {out} to resume after the last finished epoch.")
         return 130
+
+
+def run(given: dict, out: Path, config_file: str | None, verbose, inception_weights: str | None) -> int:
+    """Resolve the options and train; a mistake in them, the data or the FID weights is one line on stderr."""
+    try:
+        if "data" in given:
+            given["data"] = resolve_data(given["data"])  # --data kaggle[:owner/name] downloads once
+        config = resume_or_new(out, given, config_file)
+    except (ConfigError, KaggleError) as error:
+        return report(error)
+    import_tensorflow()  # only once the command line is read
+    from anime_dcgan import data, metrics, training
+
+    try:
+        training.train(config, verbose, inception_weights)
+    except (ConfigError, data.DataError, metrics.MetricsError) as error:
+        return report(error)
     return 0
+
+
+def report(error: Exception) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+from anime_dcgan.cli import import_tensorflow, program_name
+from anime_dcgan.images import make_grid, save_png, to_uint8
 
-from anime_dcgan.cli import program_name  # noqa: E402
-from anime_dcgan.images import make_grid, save_png, to_uint8  # noqa: E402
+if TYPE_CHECKING:
+    import keras
 
 GENERATOR_FILE = "generator.keras"
 
@@ -24,6 +24,9 @@ class ModelError(ValueError):
 
 def load_generator(model: str | Path) -> keras.Model:
     """The generator in a run folder (its generator.keras) or in a .keras file."""
+    import_tensorflow()  # here, so that the command line is read before TensorFlow starts
+    import keras
+
     path = Path(model)
     if path.is_dir():
         path = path / GENERATOR_FILE

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from anime_dcgan.data import IMAGE_EXTENSIONS
+from anime_dcgan.config import IMAGE_EXTENSIONS
 
 DEFAULT_DATASET = "splcher/animefacedataset"  # "Anime Face Dataset": 63,632 faces in images/<id>_<year>.jpg
 COMPLETE_MARKER = ".complete"  # written last: the download is whole; holds the number of images

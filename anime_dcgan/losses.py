@@ -10,6 +10,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from anime_dcgan.config import SMOOTHABLE
+
 
 class NonSaturatingLoss:
     """Binary cross-entropy with the non-saturating generator loss -log D(G(z)) (Goodfellow et al. 2014).
@@ -84,7 +86,6 @@ LOSSES = {
     "wgan-gp": WassersteinLoss,
     "hinge": HingeLoss,
 }
-SMOOTHABLE = ("bce", "minimax", "lsgan")  # losses with a real-image target that label smoothing can lower
 
 
 def get(name: str, real_target: float = 1.0):

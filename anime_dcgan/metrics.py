@@ -16,14 +16,12 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from anime_dcgan.data import decode_image, find_image_files  # noqa: E402
-from anime_dcgan.generate import generate_faces  # noqa: E402
+from anime_dcgan.data import decode_image, find_image_files
+from anime_dcgan.generate import generate_faces
 
 INCEPTION_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
 INCEPTION_ENV = "ANIME_DCGAN_INCEPTION"

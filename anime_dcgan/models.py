@@ -5,9 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-IMAGE_SIZES = (32, 64, 128)
-GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
-UPSAMPLINGS = ("transpose", "resize")
+from anime_dcgan.config import GENERATOR_ACTIVATIONS, IMAGE_SIZES, UPSAMPLINGS
+
 CRITIC_NORMALIZATIONS = ("batch", "layer", "none")
 
 # The paper initialises every weight from N(0, 0.02); BatchNorm scales from N(1, 0.02).

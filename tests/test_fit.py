@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from anime_dcgan import fit
+from anime_dcgan import fit, training
 from anime_dcgan.callbacks import TrainingCheckpoint
 from anime_dcgan.config import TrainConfig
 from anime_dcgan.generate import load_generator
@@ -32,8 +32,8 @@ def gif_frames(run: Path) -> int:
 
 def restored(run: Path):
     """A GAN built from the run's config.json with its latest checkpoint loaded, and that checkpoint's epoch."""
-    gan = fit.build_gan(TrainConfig.load(run / "config.json"))
-    noise = tf.Variable(np.zeros((fit.SAMPLE_COUNT, gan.latent_dim), "float32"))
+    gan = training.build_gan(TrainConfig.load(run / "config.json"))
+    noise = tf.Variable(np.zeros((training.SAMPLE_COUNT, gan.latent_dim), "float32"))
     checkpoint = TrainingCheckpoint(run / "checkpoints", gan, noise, run / "unused.keras")
     return gan, noise, checkpoint.restore()
 
@@ -191,7 +191,7 @@ def test_kaggle_data_without_credentials_is_a_one_line_error(tmp_path, monkeypat
 
 def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, monkeypatch, capsys):
     built = []
-    monkeypatch.setattr(fit, "build_gan", lambda config, build=fit.build_gan: built.append(build(config)) or built[-1])
+    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
     flags = ["--lr", "1e-4", "--g-lr", "5e-5", "--beta1", "0.3", "--beta2", "0.95", "--d-threshold", "0.05",
              "--g-threshold", "0.01", "--label-smoothing", "0.9", "--batch-size", "8", "--d-steps", "2"]  # fmt: skip
     assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 0

@@ -314,7 +314,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, problem):
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "\n" not in error
     expected = {"missing data": "--data", "missing images": "--images", "empty data": "no images"}
-    assert expected.get(problem, "not a readable Keras generator") in error
+    assert expected.get(problem, "is damaged or not a saved Keras model") in error
 
 
 def test_unavailable_weights_are_a_one_line_error(monkeypatch, tmp_path, capsys):

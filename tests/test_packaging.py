@@ -1,6 +1,8 @@
 """The Dockerfile and packaging metadata refer only to files the repository has."""
 
 import importlib.util
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -36,13 +38,17 @@ def test_package_metadata_points_at_real_files():
 
 @pytest.mark.skipif(importlib.util.find_spec("setuptools") is None, reason="building the package needs setuptools")
 def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_path):
-    target = tmp_path / "site-packages"
+    source, target = tmp_path / "source", tmp_path / "site-packages"  # built from a copy: no build/ in the clone
+    shutil.copytree(ROOT / "anime_dcgan", source / "anime_dcgan", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "data" / "sample", source / "data" / "sample")
+    for name in ("pyproject.toml", "README.md", "requirements.txt"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target),
-         str(ROOT)],
+         str(source)],
         check=True, capture_output=True, cwd=tmp_path,
     )  # fmt: skip
-    code = "from anime_dcgan import data; print(data.BUNDLED_SAMPLE); print(len(data.find_image_files(data.BUNDLED_SAMPLE)))"
+    code = "from anime_dcgan import config, data; print(config.BUNDLED_SAMPLE); print(len(data.find_image_files(config.BUNDLED_SAMPLE)))"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(target)}
     )
@@ -50,3 +56,30 @@ def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_pa
     sample, count = result.stdout.split()
     assert Path(sample) == target / "anime_dcgan" / "sample"
     assert int(count) == len(list((ROOT / "data" / "sample").glob("*.png")))
+
+
+@pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download"])
+def test_help_and_argument_errors_come_before_tensorflow_is_imported(module):
+    code = (
+        "import sys\n"
+        f"from anime_dcgan import {module}\n"
+        "for argv in (['--help'], ['--no-such-flag']):\n"
+        "    try:\n"
+        f"        {module}.main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert "usage:" in result.stdout and ": error: " in result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_tensorflow_start_up_lines_are_silenced(trained_run, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "anime_dcgan.generate", "--model", str(trained_run), "--n", "1", "--out",
+         str(tmp_path / "face.png")],
+        capture_output=True, text=True, cwd=ROOT, env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert result.stderr == ""  # no oneDNN, CUDA-probing or cuInit lines

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from anime_dcgan import callbacks, data, fit, losses
+from anime_dcgan import callbacks, data, fit, losses, training
 from anime_dcgan.callbacks import TrainingCheckpoint
 from anime_dcgan import config as config_module
 from anime_dcgan.config import ADDED_LATER, TrainConfig
@@ -74,7 +74,7 @@ def test_spectral_norm_keeps_every_discriminator_kernel_at_unit_norm(real_batch,
 
 def test_spectral_norm_takes_the_place_of_batch_norm():
     config = TrainConfig(spectral_norm=True, image_size=32, width=4).resolved()
-    gan = fit.build_gan(config)
+    gan = training.build_gan(config)
     layer_types = {type(layer).__name__ for layer in gan.discriminator.layers}
     assert "SpectralNormalization" in layer_types and "BatchNormalization" not in layer_types
 
@@ -143,7 +143,7 @@ def test_every_technique_together_trains_and_resumes_with_its_average(faces, tmp
 
     # The checkpoint holds the average itself (with its standing statistics): what was exported comes back.
     config = TrainConfig.load(run / "config.json").resolved()
-    gan = fit.build_gan(config)
+    gan = training.build_gan(config)
     checkpoint = TrainingCheckpoint(run / "checkpoints", gan, keras.Variable(np.zeros((64, 8), "float32")), tmp_path / "g.keras")
     assert checkpoint.restore() == 1
     for saved, restored in zip(exported.weights, gan.ema_generator.weights):
@@ -224,7 +224,7 @@ def test_eval_every_writes_fid_and_kid_and_keeps_the_best_generator(faces, tmp_p
     # On resume the best FID so far comes from the history, so a worse epoch cannot replace best.keras.
     config = TrainConfig.load(run / "config.json").resolved()
     held_out = data.split_holdout(data.find_image_files(faces), 16)[1]
-    evaluation = fit.quality_evaluation(config, held_out, run, None)
+    evaluation = training.quality_evaluation(config, held_out, run, None)
     assert evaluation.best_fid == min(fids)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from anime_dcgan import fit, losses, models
+from anime_dcgan import fit, losses, models, training
 from anime_dcgan.config import LOSS_DEFAULTS, TrainConfig
 from conftest import TINY_FLAGS, copy_faces, first_batch, tiny_gan
 
@@ -81,13 +81,13 @@ def test_build_gan_follows_the_options():
     config = TrainConfig(
         loss="wgan-gp", width=4, image_size=32, latent_dim=8, d_lr=4e-4, g_lr=1e-4, g_activation="leaky_relu"
     ).resolved()
-    gan = fit.build_gan(config)
+    gan = training.build_gan(config)
     assert isinstance(gan.d_optimizer, keras.optimizers.Adam)
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(4e-4)
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-4)
     assert float(gan.g_optimizer.beta_2) == 0.9 and gan.d_steps == 5 and gan.gp_weight == 10.0
     assert not any(isinstance(layer, layers.BatchNormalization) for layer in gan.discriminator.layers)
-    smooth = fit.build_gan(TrainConfig(width=4, image_size=32, latent_dim=8, label_smoothing=0.9).resolved())
+    smooth = training.build_gan(TrainConfig(width=4, image_size=32, latent_dim=8, label_smoothing=0.9).resolved())
     assert smooth.gan_loss.real_target == 0.9
 
 
@@ -128,7 +128,7 @@ def test_larger_images_train(size, variant_faces, tmp_path):
     run = tmp_path / "run"
     flags = ["--width", "4", "--latent-dim", "8", "--batch-size", "16", "--image-size", str(size)]
     assert fit.main(["--data", str(variant_faces), "--out", str(run), "--epochs", "1", *flags]) == 0
-    assert fit.build_gan(TrainConfig.load(run / "config.json")).generator.output_shape == (None, size, size, 3)
+    assert training.build_gan(TrainConfig.load(run / "config.json")).generator.output_shape == (None, size, size, 3)
 
 
 def test_config_file_starts_a_run_and_flags_override_it(trained_run, tmp_path, capsys):

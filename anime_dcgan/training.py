@@ -1,0 +1,168 @@
+"""Training a GAN from its options: the networks, optimizers and callbacks a run needs, and the run itself."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from anime_dcgan import callbacks, data, losses, metrics, models
+from anime_dcgan.config import CONFIG_FILE, TrainConfig, parse_policy
+from anime_dcgan.gan import GAN
+
+SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
+
+
+def build_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=config.beta1, beta_2=config.beta2)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, momentum=config.momentum)
+    return keras.optimizers.SGD(learning_rate, momentum=config.momentum)
+
+
+def build_gan(config: TrainConfig) -> GAN:
+    """Generator, discriminator, optimizers, loss and update schedule, as the (resolved) options say."""
+    gan = GAN(
+        models.build_generator(
+            config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
+        ),
+        models.build_discriminator(
+            config.image_size,
+            config.width,
+            normalization=discriminator_normalization(config),
+            dropout=config.dropout,
+            clip=config.clip if config.loss == "wgan" else None,
+            spectral_norm=config.spectral_norm,
+        ),
+        seed=config.seed,
+    )
+    gan.compile(
+        d_optimizer=build_optimizer(config, config.d_learning_rate),
+        g_optimizer=build_optimizer(config, config.g_learning_rate),
+        gan_loss=losses.get(config.loss, real_target=config.label_smoothing),
+        d_steps=config.d_steps,
+        gp_weight=config.gp_weight if config.loss == "wgan-gp" else 0.0,
+        d_threshold=config.d_threshold,
+        g_threshold=config.g_threshold,
+        r1_gamma=config.r1,
+        r1_every=config.r1_every,
+        augment=parse_policy(config.augment),
+        ema_decay=config.ema,
+    )
+    return gan
+
+
+def restore_learning_rates(gan: GAN, config: TrainConfig) -> None:
+    """Set both optimizers' learning rates from `config`, over whatever a restored checkpoint put back.
+
+    The other optimizer settings (betas, momentum) are not checkpointed and come from `config` already.
+    """
+    gan.d_optimizer.learning_rate = config.d_learning_rate
+    gan.g_optimizer.learning_rate = config.g_learning_rate
+
+
+def print_changes(before: TrainConfig, after: TrainConfig) -> None:
+    """One line naming each option a resumed run now runs with differently, if any."""
+    changed = [
+        f"--{name.replace('_', '-')} {getattr(before, name)} -> {getattr(after, name)}"
+        for name in before.__dataclass_fields__
+        if name not in ("out", "epochs") and getattr(before, name) != getattr(after, name)
+    ]
+    if changed:
+        print("Changed on resume: " + ", ".join(changed))
+
+
+def discriminator_normalization(config: TrainConfig) -> str:
+    """BatchNorm as in the paper, but none under spectral norm and LayerNorm under WGAN-GP's per-sample penalty."""
+    if config.loss == "wgan-gp":
+        return "layer"
+    return "none" if config.spectral_norm else "batch"
+
+
+def describe_device() -> str:
+    """What trains, in words: "1 x NVIDIA A100-SXM4-40GB", or "CPU (2 cores, no GPU found)"."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+        return f"{len(gpus)} x {name}"
+    return f"CPU ({os.cpu_count()} cores, no GPU found)"
+
+
+def train(
+    config: TrainConfig, verbose: str | int = "auto", inception_weights: str | None = None
+) -> keras.callbacks.History | None:
+    """Train (or resume) the run in config.out, writing its outputs there every epoch.
+
+    `inception_weights` is the FID network's weights file for --eval-every (default: $ANIME_DCGAN_INCEPTION, else a
+    download).
+    """
+    images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
+    files = data.find_image_files(config.data)
+    files, held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
+    dataset, folder = data.make_dataset(
+        config.data, config.image_size, images_per_step, seed=config.seed, files=files
+    )
+    print(f"Found {folder.describe()}" + (f"; {len(held_out)} more held out for evaluation" if held_out else ""))
+    print(
+        f"{folder.images // images_per_step} steps per epoch of {images_per_step} images at {config.image_size} px, "
+        f"loss {config.loss}, {config.optimizer}, on {describe_device()}"
+    )
+
+    keras.utils.set_random_seed(config.seed)
+    gan = build_gan(config)
+    run_dir = Path(config.out)
+    noise = tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
+    checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
+    initial_epoch = checkpoint.restore()
+    restore_learning_rates(gan, config)  # the checkpoint brought back the old ones; config.json says what runs
+    if initial_epoch >= config.epochs:
+        print(f"{run_dir} has already trained {initial_epoch} epochs: pass --epochs above {initial_epoch} to go on")
+        return None
+    evaluation = quality_evaluation(config, held_out, run_dir, inception_weights)  # before the run folder is touched
+    print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
+    if (run_dir / CONFIG_FILE).exists():
+        print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.save(run_dir / CONFIG_FILE)
+
+    samples_dir = run_dir / "samples"
+    history = gan.fit(
+        dataset,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        shuffle=False,  # the dataset shuffles itself
+        verbose=verbose,
+        callbacks=[
+            *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
+            callbacks.SampleGrid(samples_dir, noise),
+            callbacks.ProgressGif(samples_dir, run_dir / "progress.gif"),
+            *([evaluation] if evaluation else []),
+            callbacks.HistoryLog(run_dir / "history.csv", run_dir / "losses.png", initial_epoch),
+            keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
+            checkpoint,  # last, so everything above is on disk before the epoch counts as done
+        ],
+    )
+    best = f" and best.keras (FID {evaluation.best_fid:.1f})" if evaluation else ""
+    print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
+    return history
+
+
+def quality_evaluation(
+    config: TrainConfig, held_out: list[Path], run_dir: Path, inception_weights: str | None
+) -> callbacks.QualityEvaluation | None:
+    """The FID/KID callback that --eval-every asks for, with the real faces' features ready (cached per folder)."""
+    if not config.eval_every:
+        return None
+    inception = metrics.load_inception(inception_weights)
+    print(f"Measuring FID and KID of {config.eval_n} faces every {config.eval_every} epochs against "
+          f"{config.eval_data or f'the {len(held_out)} held-out faces'}")  # fmt: skip
+    real_features = metrics.folder_features(
+        inception, config.eval_data or config.data, config.image_size, files=None if config.eval_data else held_out
+    )
+    earlier = callbacks.read_history(run_dir / "history.csv")
+    return callbacks.QualityEvaluation(
+        inception, real_features, config.eval_every, config.eval_n, run_dir / "best.keras", callbacks.best_fid(earlier)
+    )
