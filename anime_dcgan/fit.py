@@ -21,6 +21,7 @@ from anime_dcgan.config import (
     UPSAMPLINGS,
     ConfigError,
     TrainConfig,
+    parse_policy,
     resume_or_new,
 )
 from anime_dcgan.kaggle import KaggleError, resolve_data
@@ -52,6 +53,19 @@ def unit_interval(text: str) -> float:
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), not {text}")
     return value
+
+
+def ema_decay(text: str) -> float | None:
+    """A decay in (0, 1), or None for 0: no weight average."""
+    return unit_interval(text) or None
+
+
+def augment_policy(text: str) -> str:
+    """A DiffAugment policy as config.json keeps it, "" for none: "cutout, color" -> "color,cutout"."""
+    try:
+        return ",".join(parse_policy("" if text.strip().lower() == "none" else text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def real_target(text: str) -> float:
@@ -114,11 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--beta2", type=unit_interval, help="Adam's beta_2 (default: per loss)")
     opt.add_argument("--momentum", type=unit_interval, help=f"RMSprop and SGD momentum (default: {d.momentum})")
     better = parser.add_argument_group("quality")
-    better.add_argument("--ema", type=unit_interval, metavar="DECAY",
+    better.add_argument("--ema", type=ema_decay, metavar="DECAY",
                         help="keep an exponential moving average of G's weights (e.g. 0.999) and sample, evaluate and "
-                        "export it (default: off)")
-    better.add_argument("--augment", metavar="POLICY",
-                        help=f"DiffAugment every image D sees, e.g. {','.join(POLICIES)} (default: none)")
+                        f"export it; 0 turns it off (default: {d.ema or 'off'})")
+    better.add_argument("--augment", type=augment_policy, metavar="POLICY",
+                        help=f"DiffAugment every image D sees, e.g. {','.join(POLICIES)}; 'none' turns it off "
+                        f"(default: {d.augment or 'none'})")
     better.add_argument("--spectral-norm", action="store_true",
                         help="spectral normalisation on every discriminator layer, in place of its BatchNorm")
     better.add_argument("--r1", type=positive_float, metavar="GAMMA",

@@ -9,7 +9,7 @@ import pytest
 from anime_dcgan import callbacks, data, fit, losses, training
 from anime_dcgan.callbacks import TrainingCheckpoint
 from anime_dcgan import config as config_module
-from anime_dcgan.config import ADDED_LATER, TrainConfig
+from anime_dcgan.config import ADDED_LATER, ConfigError, TrainConfig
 from conftest import TINY_FLAGS, first_batch, tiny_gan
 
 
@@ -158,10 +158,27 @@ def test_every_technique_together_trains_and_resumes_with_its_average(faces, tmp
 
 def test_an_unknown_augmentation_gets_a_one_line_error(faces, tmp_path, capsys):
     run = tmp_path / "run"
-    assert fit.main(["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--augment", "colour", "--epochs", "1"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == "error: --augment: unknown augmentation 'colour': choose from color, translation, cutout"
+    with pytest.raises(SystemExit) as exit_info:
+        fit.main(["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--augment", "colour", "--epochs", "1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("error: argument --augment: unknown augmentation 'colour': choose from color, translation, cutout")
     assert not run.exists()
+    with pytest.raises(ConfigError, match="--augment: unknown augmentation 'colour'"):  # the notebooks' way in
+        TrainConfig(augment="colour").resolved()
+
+
+@pytest.mark.parametrize(
+    "flags, ema, augment",
+    [(["--ema", "0"], None, "color,translation,cutout"), (["--augment", "none"], 0.99, ""),
+     (["--augment", "cutout, color"], 0.99, "color,cutout")],
+)  # fmt: skip
+def test_ema_and_augmentation_can_be_turned_off_from_the_command_line(flags, ema, augment, tmp_path):
+    recipe = tmp_path / "recipe.json"
+    TrainConfig(ema=0.99, augment="color,translation,cutout").save(recipe)
+    given = vars(fit.build_parser().parse_args(flags))
+    config = config_module.resume_or_new(tmp_path / "run", given, recipe)
+    assert (config.ema, config.augment) == (ema, augment)
 
 
 @pytest.mark.parametrize("flags", [["--r1", "-1"], ["--ema", "1.5"], ["--r1-every", "0"]])
