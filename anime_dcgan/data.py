@@ -11,6 +11,7 @@ import tensorflow as tf
 from anime_dcgan.config import IMAGE_EXTENSIONS
 
 SHUFFLE_BUFFER = 10_000
+MIN_IMAGE_SIDE = 16  # smaller images are skipped, not blown up into training faces
 HOLDOUT_SEED = 2015  # fixed, so every run on a folder holds out the same faces whatever its --seed
 
 
@@ -30,7 +31,7 @@ class ImageFolder:
         text = f"{self.images} images in {self.root}"
         if self.skipped:
             examples = ", ".join(self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
-            text += f"; skipped {len(self.skipped)} unreadable file(s): {examples}"
+            text += f"; skipped {len(self.skipped)} unreadable or tiny (under {MIN_IMAGE_SIDE} px) file(s): {examples}"
         return text
 
 
@@ -63,7 +64,10 @@ def split_holdout(files: list[Path], holdout: float) -> tuple[list[Path], list[P
 
 
 def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
-    """Read one file and return it as a centre-cropped, resized uint8 RGB image of image_size x image_size."""
+    """Read one file and return it as a centre-cropped, resized uint8 RGB image of image_size x image_size.
+
+    An image whose shorter side is below MIN_IMAGE_SIDE fails like an unreadable one, so pipelines skip both.
+    """
     data = tf.io.read_file(path)
     is_webp = tf.strings.regex_full_match(tf.strings.lower(path), r".*\.webp")
     image = tf.cond(
@@ -74,6 +78,9 @@ def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
     image.set_shape([None, None, 3])
     height, width = tf.shape(image)[0], tf.shape(image)[1]
     side = tf.minimum(height, width)
+    big_enough = tf.debugging.assert_greater_equal(side, MIN_IMAGE_SIDE, message="image too small to train on")
+    with tf.control_dependencies([big_enough]):
+        side = tf.identity(side)
     image = tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
     image = tf.image.resize(image, [image_size, image_size], method="area", antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
@@ -84,7 +91,7 @@ def load_images(
 ) -> tuple[tf.data.Dataset, ImageFolder]:
     """Decode every readable image under `root` (or just `files`, if given) once into an in-memory cache.
 
-    Unreadable files are dropped and listed in the returned ImageFolder; the dataset yields uint8 images.
+    Unreadable and tiny files are dropped and listed in the returned ImageFolder; the dataset yields uint8 images.
     """
     files = find_image_files(root) if files is None else files
     paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])

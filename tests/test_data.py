@@ -36,16 +36,19 @@ def mixed_folder(tmp_path):
     (folder / "corrupt.jpg").write_bytes(b"this is not a jpeg")
     (nested / "truncated.PNG").write_bytes((SAMPLE / "000001.png").read_bytes()[:300])
     (folder / "notes.txt").write_text("not an image")
+    Image.fromarray(rng.integers(0, 255, (1, 1, 3), dtype=np.uint8)).save(folder / "dot.png")
+    Image.fromarray(rng.integers(0, 255, (15, 200, 3), dtype=np.uint8)).save(nested / "strip.png")  # 15 px tall
+    Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(nested / "small.png")  # just enough
     return folder
 
 
 def test_unreadable_files_are_skipped_and_named(mixed_folder):
     dataset, folder = data.make_dataset(mixed_folder, image_size=32, batch_size=4, seed=0)
-    assert folder.images == 23
-    assert sorted(folder.skipped) == ["corrupt.jpg", "nested/truncated.PNG"]
-    assert "skipped 2 unreadable file(s)" in folder.describe()
+    assert folder.images == 24
+    assert sorted(folder.skipped) == ["corrupt.jpg", "dot.png", "nested/strip.png", "nested/truncated.PNG"]
+    assert "skipped 4 unreadable or tiny (under 16 px) file(s)" in folder.describe()
     images = np.concatenate([batch.numpy() for batch in dataset])
-    assert images.shape == (20, 32, 32, 3)  # 23 images, remainder of the last batch dropped
+    assert images.shape == (24, 32, 32, 3)  # 24 images: six full batches of 4
     assert images.min() >= -1.0 and images.max() <= 1.0  # the generator's tanh range
     assert images.min() < -0.5 and images.max() > 0.5  # and spread over it, not squeezed
 
