@@ -27,15 +27,22 @@ def labelled_row(faces: np.ndarray, label: str, label_width: int, font: ImageFon
 
 
 def compare(runs: list[str | Path], labels: list[str], faces: int = 8, seed: int = 0) -> np.ndarray:
-    """A picture with one row per run: `faces` faces from the seed's noise, labelled."""
+    """A picture with one row per run: `faces` faces from the seed's noise, labelled, all at the largest run's size
+    (smaller runs' faces are scaled up by whole pixels)."""
     font = ImageFont.load_default(size=14)
     label_width = 12 + max(round(font.getlength(label)) for label in labels)
+    drawn = [generate_faces(load_generator(run), faces, seed) for run in runs]
+    size = max(batch.shape[1] for batch in drawn)
     rows = [
-        labelled_row(generate_faces(load_generator(run), faces, seed), label, label_width, font)
-        for run, label in zip(runs, labels)
+        labelled_row(scale_up(batch, size // batch.shape[1]), label, label_width, font)
+        for batch, label in zip(drawn, labels)
     ]
-    widest = max(row.shape[1] for row in rows)  # runs at smaller image sizes give narrower rows
-    return np.concatenate([np.pad(r, ((0, 0), (0, widest - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+    return np.concatenate(rows)
+
+
+def scale_up(images: np.ndarray, factor: int) -> np.ndarray:
+    """NHWC images `factor` times larger, each pixel a factor x factor block."""
+    return images.repeat(factor, axis=1).repeat(factor, axis=2)
 
 
 def main(argv: list[str] | None = None) -> int:

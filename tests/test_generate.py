@@ -72,6 +72,19 @@ def test_compare_draws_one_labelled_row_per_run_from_the_same_noise(trained_run,
     assert picture.shape[1] > 4 * 34  # faces plus the label margin
 
 
+def test_compare_scales_every_row_to_the_largest_runs_size(trained_run, tmp_path):
+    from anime_dcgan import compare, models
+
+    large = tmp_path / "large.keras"
+    models.build_generator(latent_dim=8, image_size=64, width=4).save(large)
+    picture = compare.compare([trained_run, large], ["32 px", "64 px"], faces=3)
+    row_height = 64 + 2 * 2
+    assert picture.shape[0] == 2 * row_height
+    small_row = picture[2 : 2 + 64]  # the 32 px run's faces, each pixel now a 2x2 block
+    face = small_row[:, -(2 + 64) : -2]
+    assert np.array_equal(face[0::2, 0::2], face[1::2, 1::2]) and face.std() > 0
+
+
 def test_compare_refuses_a_label_count_that_does_not_match(trained_run, capsys):
     from anime_dcgan import compare
 
