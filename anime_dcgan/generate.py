@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--n must be at least 1, not {args.n}")
     out = Path(args.out)
     if out.suffix and out.suffix.lower() != ".png" and not out.is_dir():
-        parser.error(f"--out {args.out}: name a .png file for a grid, or a folder for one PNG per face")
+        print(f"error: --out {args.out}: name a .png file for a grid, or a folder for one PNG per face", file=sys.stderr)
+        return 2
     replacing = out.is_file()
     try:
         generator = load_generator(args.model)

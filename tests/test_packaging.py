@@ -56,6 +56,14 @@ def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_pa
     sample, count = result.stdout.split()
     assert Path(sample) == target / "anime_dcgan" / "sample"
     assert int(count) == len(list((ROOT / "data" / "sample").glob("*.png")))
+    tiny = ["--image-size", "32", "--width", "4", "--latent-dim", "8", "--batch-size", "250"]
+    trained = subprocess.run(
+        [sys.executable, "-m", "anime_dcgan.fit", "--epochs", "1", "--out", "run", "--verbose", "0", *tiny],
+        capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(target)},
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert f"Found 1000 images in {target / 'anime_dcgan' / 'sample'}" in trained.stdout
+    assert (tmp_path / "run" / "generator.keras").is_file()
 
 
 @pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download"])
