@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,90 @@ ADDED_LATER = {
 
 class ConfigError(ValueError):
     """The options contradict each other or the run being resumed; the message says what to do."""
+
+
+# ----------------------------------------------------------------------------- checks of single values
+# Each returns its value or raises ValueError saying what a good one is; TrainConfig and the command line share them.
+
+
+def positive_int(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"must be a positive whole number, not {value}")
+    return value
+
+
+def non_negative_int(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"must be 0 or a positive whole number, not {value}")
+    return value
+
+
+def positive_float(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"must be above 0, not {value}")
+    return value
+
+
+def non_negative_float(value: float) -> float:
+    if not value >= 0:
+        raise ValueError(f"must be 0 or more, not {value}")
+    return value
+
+
+def unit_interval(value: float) -> float:
+    if not 0 <= value < 1:
+        raise ValueError(f"must be in [0, 1), not {value}")
+    return value
+
+
+def real_target(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError(f"must be in (0, 1], the target for real images (0.9 is usual), not {value}")
+    return value
+
+
+def decay(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"must be in (0, 1), e.g. 0.999, not {value}")
+    return value
+
+
+def one_of(choices: tuple) -> Callable:
+    def check(value):
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(map(str, choices))}, not {value}")
+        return value
+
+    return check
+
+
+# What every checked option must be; None, where a field allows it, is never checked.
+CHECKS = {
+    "epochs": positive_int,
+    "batch_size": positive_int,
+    "image_size": one_of(IMAGE_SIZES),
+    "latent_dim": positive_int,
+    "width": positive_int,
+    "lr": positive_float,
+    "d_lr": positive_float,
+    "g_lr": positive_float,
+    "beta1": unit_interval,
+    "beta2": unit_interval,
+    "momentum": unit_interval,
+    "d_steps": positive_int,
+    "clip": positive_float,
+    "gp_weight": positive_float,
+    "label_smoothing": real_target,
+    "g_activation": one_of(GENERATOR_ACTIVATIONS),
+    "dropout": unit_interval,
+    "upsample": one_of(UPSAMPLINGS),
+    "r1": non_negative_float,
+    "r1_every": positive_int,
+    "ema": decay,
+    "holdout": non_negative_float,
+    "eval_every": non_negative_int,
+    "eval_n": positive_int,
+}
 
 
 def parse_policy(text: str) -> tuple[str, ...]:
@@ -110,6 +195,13 @@ class TrainConfig:
             raise ConfigError(f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSS_DEFAULTS)}")
         defaults = {k: v for k, v in LOSS_DEFAULTS[self.loss].items() if getattr(self, k) is None}
         config = dataclasses.replace(self, **defaults)
+        for name, check in CHECKS.items():
+            value = getattr(config, name)
+            if value is not None:
+                try:
+                    check(value)
+                except (TypeError, ValueError) as error:
+                    raise ConfigError(f"--{name.replace('_', '-')} {error}") from None
         if config.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown --optimizer {config.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
         try:

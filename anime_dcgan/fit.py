@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from anime_dcgan import config as checks
 from anime_dcgan.cli import import_tensorflow, program_name
 from anime_dcgan.config import (
     GENERATOR_ACTIVATIONS,
@@ -27,32 +29,29 @@ from anime_dcgan.config import (
 from anime_dcgan.kaggle import KaggleError, resolve_data
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
-    return value
+def argument(parse: Callable[[str], object], check: Callable) -> Callable[[str], object]:
+    """An argparse type: the text parsed, then checked by the same check as TrainConfig's (config.CHECKS)."""
+
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {'whole ' if parse is int else ''}number, not {text}") from None
+        try:
+            return check(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__  # what argparse names in its messages
+    return convert
 
 
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), not {text}")
-    return value
+positive_int = argument(int, checks.positive_int)
+non_negative_int = argument(int, checks.non_negative_int)
+positive_float = argument(float, checks.positive_float)
+non_negative_float = argument(float, checks.non_negative_float)
+unit_interval = argument(float, checks.unit_interval)
+real_target = argument(float, checks.real_target)
 
 
 def ema_decay(text: str) -> float | None:
@@ -145,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--holdout", type=non_negative_float, metavar="N",
                           help="keep N faces (or a fraction, if below 1) of --data out of training, the same ones "
                           "every run, to measure against (default: 0, none)")
-    evaluate.add_argument("--eval-every", type=positive_int, metavar="E",
+    evaluate.add_argument("--eval-every", type=non_negative_int, metavar="E",
                           help="measure FID and KID every E epochs into history.csv and keep best.keras (default: never)")
     evaluate.add_argument("--eval-n", type=positive_int, metavar="N",
                           help=f"generated faces per measurement; FID depends on it (default: {d.eval_n})")
