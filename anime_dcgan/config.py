@@ -19,22 +19,48 @@ IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
 UPSAMPLINGS = ("transpose", "resize")
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
-SMOOTHABLE = ("bce", "minimax", "lsgan")  # losses with a real-image target that label smoothing can lower
 # Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
 RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "upsample", "spectral_norm", "ema",
                      "holdout")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
-# What each loss's paper trained with; a flag given on the command line wins.
-_DCGAN = {"optimizer": "adam", "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "d_steps": 1}
-LOSS_DEFAULTS = {
-    "bce": _DCGAN,  # Radford et al. 2015
-    "minimax": _DCGAN,
-    "lsgan": _DCGAN,  # Mao et al. 2017 trained its DCGAN-style models with Adam(2e-4, 0.5) as well
-    "hinge": _DCGAN,
-    "wgan": {"optimizer": "rmsprop", "lr": 5e-5, "beta1": 0.5, "beta2": 0.999, "d_steps": 5},  # Arjovsky et al. 2017
-    "wgan-gp": {"optimizer": "adam", "lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_steps": 5},  # Gulrajani et al. 2017
-}
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Everything a GAN loss asks of a run besides its objective (which `losses.LOSSES` holds under the same name).
+
+    The optimizer settings are what the loss's paper trained with; a flag given on the command line wins.
+    """
+
+    paper: str
+    optimizer: str = "adam"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1
+    critic_normalization: str = "batch"  # D's normalisation layers (spectral norm replaces them)
+    clips_weights: bool = False  # keep D's weights within +-clip after every update
+    gradient_penalty: bool = False  # add gp_weight x WGAN-GP's penalty to D's loss
+    smoothable: bool = False  # has a real-image target that one-sided label smoothing can lower
+
+    @property
+    def optimizer_defaults(self) -> dict:
+        return {name: getattr(self, name) for name in ("optimizer", "lr", "beta1", "beta2", "d_steps")}
+
+
+LOSS_SPECS = {
+    "bce": LossSpec("Radford et al. 2015 (DCGAN), non-saturating G loss", smoothable=True),
+    "minimax": LossSpec("Goodfellow et al. 2014, the saturating minimax G loss", smoothable=True),
+    "lsgan": LossSpec("Mao et al. 2017, least squares; its DCGAN-style models used Adam(2e-4, 0.5)", smoothable=True),
+    "hinge": LossSpec("Lim & Ye 2017; Miyato et al. 2018"),
+    "wgan": LossSpec("Arjovsky et al. 2017", optimizer="rmsprop", lr=5e-5, d_steps=5, clips_weights=True),
+    "wgan-gp": LossSpec(
+        "Gulrajani et al. 2017; LayerNorm in the critic, as the paper suggests in place of BatchNorm",
+        lr=1e-4, beta1=0.0, beta2=0.9, d_steps=5, critic_normalization="layer", gradient_penalty=True,
+    ),
+}  # fmt: skip
+LOSS_DEFAULTS = {name: spec.optimizer_defaults for name, spec in LOSS_SPECS.items()}
+SMOOTHABLE = tuple(name for name, spec in LOSS_SPECS.items() if spec.smoothable)
 
 
 # Named recipes: `--preset NAME` stands for these flags, and any flag given beside it wins.
@@ -218,6 +244,10 @@ class TrainConfig:
                 f"not --loss {config.loss}: drop --label-smoothing"
             )
         return config
+
+    @property
+    def loss_spec(self) -> LossSpec:
+        return LOSS_SPECS[self.loss]
 
     @property
     def d_learning_rate(self) -> float:

@@ -34,7 +34,7 @@ def build_gan(config: TrainConfig) -> GAN:
             config.width,
             normalization=discriminator_normalization(config),
             dropout=config.dropout,
-            clip=config.clip if config.loss == "wgan" else None,
+            clip=config.clip if config.loss_spec.clips_weights else None,
             spectral_norm=config.spectral_norm,
         ),
         seed=config.seed,
@@ -44,7 +44,7 @@ def build_gan(config: TrainConfig) -> GAN:
         g_optimizer=build_optimizer(config, config.g_learning_rate),
         gan_loss=losses.get(config.loss, real_target=config.label_smoothing),
         d_steps=config.d_steps,
-        gp_weight=config.gp_weight if config.loss == "wgan-gp" else 0.0,
+        gp_weight=config.gp_weight if config.loss_spec.gradient_penalty else 0.0,
         d_threshold=config.d_threshold,
         g_threshold=config.g_threshold,
         r1_gamma=config.r1,
@@ -76,10 +76,10 @@ def print_changes(before: TrainConfig, after: TrainConfig) -> None:
 
 
 def discriminator_normalization(config: TrainConfig) -> str:
-    """BatchNorm as in the paper, but none under spectral norm and LayerNorm under WGAN-GP's per-sample penalty."""
-    if config.loss == "wgan-gp":
-        return "layer"
-    return "none" if config.spectral_norm else "batch"
+    """The loss's normalisation (BatchNorm, or LayerNorm under WGAN-GP's per-sample penalty), none under spectral norm
+    unless the loss needs its own."""
+    normalization = config.loss_spec.critic_normalization
+    return "none" if config.spectral_norm and normalization == "batch" else normalization
 
 
 def describe_device() -> str:

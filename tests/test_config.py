@@ -3,7 +3,7 @@
 import pytest
 
 from anime_dcgan import fit
-from anime_dcgan.config import CHECKS, LOSS_DEFAULTS, ConfigError, TrainConfig
+from anime_dcgan.config import CHECKS, LOSS_DEFAULTS, LOSS_SPECS, SMOOTHABLE, ConfigError, TrainConfig
 
 BAD_VALUES = [
     ("epochs", 0), ("batch_size", 0), ("batch_size", 12.5), ("image_size", 48), ("latent_dim", -1), ("width", 0),
@@ -48,3 +48,30 @@ def test_text_that_is_not_a_number_is_named(capsys):
     with pytest.raises(SystemExit):
         fit.build_parser().parse_args(["--batch-size", "many"])
     assert "argument --batch-size: must be a whole number, not many" in capsys.readouterr().err
+
+
+def test_each_loss_is_described_once_and_has_an_objective():
+    from anime_dcgan import losses
+
+    assert set(LOSS_SPECS) == set(losses.LOSSES)
+    assert set(SMOOTHABLE) == {name for name, spec in LOSS_SPECS.items() if spec.smoothable}
+
+
+@pytest.mark.parametrize(
+    "loss, spectral_norm, normalization, clip, gp_weight",
+    [("bce", False, "batch", None, 0.0), ("bce", True, "none", None, 0.0), ("wgan", False, "batch", 0.01, 0.0),
+     ("wgan-gp", False, "layer", None, 10.0), ("wgan-gp", True, "layer", None, 10.0), ("hinge", True, "none", None, 0.0)],
+)  # fmt: skip
+def test_the_run_is_built_as_the_loss_spec_says(loss, spectral_norm, normalization, clip, gp_weight):
+    from keras import layers
+
+    from anime_dcgan import training
+
+    config = TrainConfig(loss=loss, spectral_norm=spectral_norm, image_size=32, width=4, latent_dim=8).resolved()
+    assert training.discriminator_normalization(config) == normalization
+    gan = training.build_gan(config)
+    assert gan.gp_weight == gp_weight
+    convolutions = [getattr(layer, "layer", layer) for layer in gan.discriminator.layers]  # unwrap spectral norm
+    convolutions = [layer for layer in convolutions if isinstance(layer, layers.Conv2D)]
+    constraints = {getattr(layer.kernel_constraint, "limit", None) for layer in convolutions}
+    assert constraints == {clip}
