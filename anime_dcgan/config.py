@@ -180,7 +180,7 @@ def parse_policy(text: str) -> tuple[str, ...]:
 class TrainConfig:
     """Everything that defines a training run. None means "the default of the chosen loss" (LOSS_DEFAULTS)."""
 
-    data: str = str(BUNDLED_SAMPLE)
+    data: str = ""  # folder of face images as the user gave it; "" = the bundled sample, wherever the package is
     out: str = ""
     epochs: int = 25
     batch_size: int = 128
@@ -244,6 +244,10 @@ class TrainConfig:
                 f"not --loss {config.loss}: drop --label-smoothing"
             )
         return config
+
+    @property
+    def data_folder(self) -> Path:
+        return Path(self.data).expanduser() if self.data else BUNDLED_SAMPLE
 
     @property
     def loss_spec(self) -> LossSpec:

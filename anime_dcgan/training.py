@@ -100,10 +100,16 @@ def train(
     download).
     """
     images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
-    files = data.find_image_files(config.data)
+    run_dir = Path(config.out)
+    if (run_dir / CONFIG_FILE).exists() and not config.data_folder.is_dir():
+        raise data.DataError(
+            f"{run_dir} trained on {config.data_folder}, which is not on this machine: "
+            "pass --data with the folder of its faces here"
+        )
+    files = data.find_image_files(config.data_folder)
     files, held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
     dataset, folder = data.make_dataset(
-        config.data, config.image_size, images_per_step, seed=config.seed, files=files
+        config.data_folder, config.image_size, images_per_step, seed=config.seed, files=files
     )
     print(f"Found {folder.describe()}" + (f"; {len(held_out)} more held out for evaluation" if held_out else ""))
     print(
@@ -113,7 +119,6 @@ def train(
 
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config)
-    run_dir = Path(config.out)
     noise = tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
     checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
     initial_epoch = checkpoint.restore()
@@ -160,7 +165,7 @@ def quality_evaluation(
     print(f"Measuring FID and KID of {config.eval_n} faces every {config.eval_every} epochs against "
           f"{config.eval_data or f'the {len(held_out)} held-out faces'}")  # fmt: skip
     real_features = metrics.folder_features(
-        inception, config.eval_data or config.data, config.image_size, files=None if config.eval_data else held_out
+        inception, config.eval_data or config.data_folder, config.image_size, files=None if config.eval_data else held_out
     )
     earlier = callbacks.read_history(run_dir / "history.csv")
     return callbacks.QualityEvaluation(

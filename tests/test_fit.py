@@ -208,3 +208,15 @@ def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, monkey
         assert text in changed
     saved = TrainConfig.load(run_copy / "config.json")
     assert (saved.lr, saved.g_lr, saved.batch_size) == (1e-4, 5e-5, 8)
+
+
+def test_a_run_moved_to_a_machine_without_its_data_says_so_and_keeps_its_files(run_copy, capsys):
+    saved = json.loads((run_copy / "config.json").read_text())
+    saved["data"] = str(run_copy.parent / "faces-on-another-machine")
+    (run_copy / "config.json").write_text(json.dumps(saved))
+    before = sorted(p.relative_to(run_copy) for p in run_copy.rglob("*"))
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "faces-on-another-machine, which is not on this machine: pass --data" in error
+    assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == before

@@ -1,6 +1,7 @@
 """The Dockerfile and packaging metadata refer only to files the repository has."""
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -64,6 +65,7 @@ def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_pa
     assert trained.returncode == 0, trained.stderr
     assert f"Found 1000 images in {target / 'anime_dcgan' / 'sample'}" in trained.stdout
     assert (tmp_path / "run" / "generator.keras").is_file()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == ""  # no path of this machine
 
 
 @pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download"])
