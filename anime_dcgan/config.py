@@ -298,6 +298,11 @@ def resume_or_new(run_dir: str | Path, given: dict, config_file: str | Path | No
                     f"{run_dir} was trained with {flag} {getattr(saved, name)}, not {given[name]}: "
                     f"drop {flag} to resume it, or pass a new --out to start another run"
                 )
+        if "data" not in given and not saved.data_folder.is_dir():
+            raise ConfigError(
+                f"{run_dir} trained on {saved.data_folder}, which is not on this machine: "
+                "pass --data with the folder of its faces here"
+            )
         return dataclasses.replace(saved, out=str(run_dir), **given).resolved()
     base = TrainConfig.load(config_file) if config_file else TrainConfig()
     if "loss" in given and given["loss"] != base.loss:  # the other loss's defaults, not the file's

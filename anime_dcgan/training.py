@@ -101,11 +101,6 @@ def train(
     """
     images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
     run_dir = Path(config.out)
-    if (run_dir / CONFIG_FILE).exists() and not config.data_folder.is_dir():
-        raise data.DataError(
-            f"{run_dir} trained on {config.data_folder}, which is not on this machine: "
-            "pass --data with the folder of its faces here"
-        )
     files = data.find_image_files(config.data_folder)
     files, held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
     dataset, folder = data.make_dataset(

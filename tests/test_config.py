@@ -1,8 +1,10 @@
 """TrainConfig: every option checked where it lives, with the same words on the command line."""
 
+import json
+
 import pytest
 
-from anime_dcgan import fit
+from anime_dcgan import fit, losses
 from anime_dcgan.config import CHECKS, LOSS_DEFAULTS, LOSS_SPECS, SMOOTHABLE, ConfigError, TrainConfig
 
 BAD_VALUES = [
@@ -75,3 +77,65 @@ def test_the_run_is_built_as_the_loss_spec_says(loss, spectral_norm, normalizati
     convolutions = [layer for layer in convolutions if isinstance(layer, layers.Conv2D)]
     constraints = {getattr(layer.kernel_constraint, "limit", None) for layer in convolutions}
     assert constraints == {clip}
+
+
+def test_every_loss_has_paper_defaults():
+    assert set(LOSS_DEFAULTS) == set(losses.LOSSES)
+    wgan = TrainConfig(loss="wgan").resolved()
+    assert (wgan.optimizer, wgan.lr, wgan.d_steps) == ("rmsprop", 5e-5, 5)
+    assert TrainConfig(loss="wgan", lr=1e-4, d_steps=2).resolved().d_steps == 2  # flags win
+
+
+def test_config_file_starts_a_run_and_flags_override_it(trained_run, tmp_path, capsys):
+    run = tmp_path / "from-config"
+    assert fit.main(["--config", str(trained_run / "config.json"), "--out", str(run), "--epochs", "1",
+                     "--label-smoothing", "0.9"]) == 0  # fmt: skip
+    saved = json.loads((run / "config.json").read_text())
+    original = json.loads((trained_run / "config.json").read_text())
+    assert saved["width"] == original["width"] == 4 and saved["data"] == original["data"]
+    assert saved["label_smoothing"] == 0.9 and saved["epochs"] == 1 and saved["out"] == str(run)
+
+
+def test_config_file_with_another_loss_takes_that_loss_defaults(trained_run, tmp_path):
+    run = tmp_path / "to-wgan"
+    assert fit.main(["--config", str(trained_run / "config.json"), "--out", str(run), "--epochs", "1",
+                     "--loss", "wgan", "--batch-size", "8"]) == 0  # fmt: skip
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["loss"], saved["optimizer"], saved["lr"]) == ("wgan", "rmsprop", 5e-5)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--loss", "wgan"], "trained with --loss bce, not wgan"),
+        (["--optimizer", "sgd"], "trained with --optimizer adam, not sgd"),
+    ],
+)
+def test_resume_refuses_options_the_checkpoint_depends_on(run_copy, capsys, flags, message):
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_label_smoothing_with_wgan_is_a_one_line_error(tmp_path, capsys):
+    assert fit.main(["--out", str(tmp_path / "run"), "--loss", "wgan", "--label-smoothing", "0.9"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: --label-smoothing needs") and "\n" not in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_broken_config_file_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps({"loss": "bce", "colour": "blue"}))
+    assert fit.main(["--config", str(bad), "--out", str(tmp_path / "run")]) == 2
+    assert "unknown options colour" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--loss", "vanilla"], ["--optimizer", "adagrad"], ["--label-smoothing", "1.5"], ["--dropout", "1"],
+     ["--d-steps", "0"], ["--g-activation", "tanh"], ["--clip", "0"]],  # fmt: skip
+)
+def test_nonsense_variant_flags_are_rejected(flags, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fit.main(flags)
+    assert exit_info.value.code == 2 and "error:" in capsys.readouterr().err

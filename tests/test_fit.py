@@ -1,4 +1,3 @@
-import csv
 import json
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from anime_dcgan import fit, training
-from anime_dcgan.callbacks import TrainingCheckpoint
+from anime_dcgan.callbacks import TrainingCheckpoint, read_history
 from anime_dcgan.config import TrainConfig
 from anime_dcgan.generate import load_generator
 from conftest import TINY_FLAGS, copy_faces
@@ -22,8 +21,7 @@ GRID_SIDE = 8 * (32 + 2) + 2  # 8 x 8 faces of 32 px with 2 px borders
 
 
 def history(run: Path) -> list[dict]:
-    with (run / "history.csv").open() as f:
-        return list(csv.DictReader(f))
+    return read_history(run / "history.csv")
 
 
 def gif_frames(run: Path) -> int:
