@@ -44,9 +44,14 @@ def load_generator(model: str | Path) -> keras.Model:
         ) from None
 
 
+def latent_noise(count: int, latent_dim: int, seed: int = 0) -> np.ndarray:
+    """`count` float32 noise vectors of `latent_dim` standard normal numbers, the same for the same seed."""
+    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype("float32")
+
+
 def generate_faces(generator: keras.Model, count: int, seed: int = 0) -> np.ndarray:
-    """`count` faces as uint8 NHWC images, from the standard normal noise of `seed`."""
-    latent = np.random.default_rng(seed).standard_normal((count, generator.input_shape[-1])).astype("float32")
+    """`count` faces as uint8 NHWC images, from the noise `latent_noise` draws for `seed`."""
+    latent = latent_noise(count, generator.input_shape[-1], seed)
     batches = [generator(latent[i : i + 256], training=False) for i in range(0, count, 256)]
     return to_uint8(np.concatenate(batches))
 
