@@ -20,15 +20,13 @@ def import_tensorflow() -> None:
     Those lines (oneDNN, CUDA probing) are written before TF_CPP_MIN_LOG_LEVEL takes effect, so the package's default
     of 3 alone does not stop them; a user who sets the variable lower sees them all.
     """
-    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
-        import tensorflow  # noqa: F401
-
-        return
+    quiet = "tensorflow" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3"
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
+        if quiet:
+            os.dup2(devnull, 2)
         import tensorflow  # noqa: F401
     finally:
         os.dup2(saved, 2)

@@ -67,13 +67,6 @@ def augment_policy(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def real_target(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], the target for real images (0.9 is usual), not {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     parser = argparse.ArgumentParser(

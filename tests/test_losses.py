@@ -41,6 +41,11 @@ def test_loss_matches_its_paper(name):
     assert float(loss.generator(FAKE)) == pytest.approx(g_reference(FAKE), rel=1e-5)
 
 
+def test_unknown_loss_is_refused():
+    with pytest.raises(ValueError, match="unknown GAN loss 'nope'"):
+        losses.get("nope")
+
+
 @pytest.mark.parametrize("name", losses.SMOOTHABLE)
 def test_label_smoothing_changes_only_the_real_targets(name):
     plain, smooth = losses.get(name), losses.get(name, real_target=0.9)
