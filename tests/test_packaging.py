@@ -68,7 +68,7 @@ def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_pa
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == ""  # no path of this machine
 
 
-@pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download"])
+@pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download", "bench"])
 def test_help_and_argument_errors_come_before_tensorflow_is_imported(module):
     code = (
         "import sys\n"

@@ -1,0 +1,180 @@
+"""Time training on this machine: `python -m anime_dcgan.bench` prints images/s and `ratio=` on its last line.
+
+Measures one full training step (D and G updated) of the project's GAN at each precision and XLA setting, a
+reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with two GradientTapes and
+one generator forward shared by both updates, float32, the same networks and batch), and the input pipeline.
+Candidates are timed in turns, each turn after a warm-up, and each figure is the median over the turns, so that a
+busy, shared machine slows them alike. The last line is the default step's images/s over the reference's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from anime_dcgan.cli import import_tensorflow, program_name
+from anime_dcgan.config import IMAGE_SIZES, TrainConfig
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+@dataclass
+class Candidate:
+    """One thing to time: `run(steps)` does `steps` steps of `images_per_step` images and blocks until done."""
+
+    name: str
+    images_per_step: int
+    run: Callable[[int], None]
+
+
+def reference_step(config: TrainConfig, real_batch) -> Callable[[int], None]:
+    """The TensorFlow DCGAN tutorial's training step on the project's networks, float32, graph mode."""
+    import keras
+    import tensorflow as tf
+
+    from anime_dcgan import models
+
+    keras.mixed_precision.set_global_policy("float32")
+    generator = models.build_generator(config.latent_dim, config.image_size, config.width)
+    discriminator = models.build_discriminator(config.image_size, config.width)
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    g_optimizer, d_optimizer = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+
+    @tf.function
+    def step(images):
+        noise = tf.random.normal([tf.shape(images)[0], config.latent_dim])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            g_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+            d_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(
+                tf.zeros_like(fake_output), fake_output
+            )
+        g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, generator.trainable_variables),
+                                        generator.trainable_variables))  # fmt: skip
+        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables),
+                                        discriminator.trainable_variables))  # fmt: skip
+        return d_loss
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            loss = step(real_batch)
+        float(loss)  # wait for the last step
+
+    return run
+
+
+def project_step(config: TrainConfig, real_batch, precision: str, jit_compile: bool) -> Callable[[int], None]:
+    """The project's GAN.train_step as `fit` builds it from `config`, at `precision`, with or without XLA."""
+    import keras
+    import tensorflow as tf
+
+    from anime_dcgan import training
+
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        gan = training.build_gan(config)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    step = tf.function(gan.train_step, jit_compile=jit_compile)
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            logs = step(real_batch)
+        float(logs["d_loss"])
+
+    return run
+
+
+def pipeline(config: TrainConfig) -> Callable[[int], None]:
+    """Batches of the input pipeline on `config`'s data, as training reads them."""
+    from anime_dcgan import data
+
+    dataset, _ = data.make_dataset(config.data_folder, config.image_size, config.batch_size, seed=0)
+    batches = iter(dataset.repeat())
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            next(batches)
+
+    return run
+
+
+def time_candidates(candidates: list[Candidate], steps: int, repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median images/s of each candidate over `repeats` turns of `steps` steps, the candidates taking turns."""
+    for candidate in candidates:
+        candidate.run(warmup)  # tracing, compiling, first allocations
+    rates: dict[str, list[float]] = {candidate.name: [] for candidate in candidates}
+    for _ in range(repeats):
+        for candidate in candidates:
+            start = time.perf_counter()
+            candidate.run(steps)
+            rates[candidate.name].append(steps * candidate.images_per_step / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = TrainConfig()
+    parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.bench"), description=__doc__)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"images per step (default: {d.batch_size})")
+    parser.add_argument("--image-size", type=int, choices=IMAGE_SIZES, default=d.image_size,
+                        help=f"image side in pixels (default: {d.image_size})")  # fmt: skip
+    parser.add_argument("--width", type=int, default=d.width, help=f"network width (default: {d.width})")
+    parser.add_argument("--steps", type=int, default=10, help="steps per timed turn (default: 10)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed turns; the median counts (default: 3)")
+    parser.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["float32", "mixed_bfloat16"],
+                        help="precisions of the project's step to time (default: float32 mixed_bfloat16)")  # fmt: skip
+    parser.add_argument("--xla", nargs="+", choices=("off", "on"), default=["off"],
+                        help="XLA settings of the project's step to time (default: off)")  # fmt: skip
+    parser.add_argument("--data", help="faces for the pipeline figure (default: the bundled sample)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for flag, value in (("--batch-size", args.batch_size), ("--width", args.width), ("--steps", args.steps),
+                        ("--repeats", args.repeats)):  # fmt: skip
+        if value < 1:
+            parser.error(f"{flag} must be a positive whole number, not {value}")
+    config = TrainConfig(
+        batch_size=args.batch_size, image_size=args.image_size, width=args.width, data=args.data or ""
+    ).resolved()
+    import_tensorflow()
+    import tensorflow as tf
+
+    from anime_dcgan import data
+    from anime_dcgan.training import describe_device
+
+    real_batch = tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
+    candidates = [Candidate("reference step (TF tutorial, float32)", config.batch_size, reference_step(config, real_batch))]
+    for precision in args.precision:
+        for xla in args.xla:
+            name = f"project step ({precision}, XLA {xla})"
+            run = project_step(config, real_batch, precision, jit_compile=xla == "on")
+            candidates.append(Candidate(name, config.batch_size, run))
+    try:
+        candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
+    except data.DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    print(f"Timing {args.repeats} turns of {args.steps} steps of {config.batch_size} images at {config.image_size} px, "
+          f"width {config.width}, on {describe_device()}")  # fmt: skip
+    rates = time_candidates(candidates, args.steps, args.repeats)
+    reference = rates[candidates[0].name]
+    print(f"{'':44}{'images/s':>10}{'x reference':>13}")
+    for name, rate in rates.items():
+        print(f"{name:44}{rate:10.1f}{rate / reference:12.2f}x")
+    default = rates[candidates[1].name]
+    print(f"ratio={default / reference:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
