@@ -96,6 +96,32 @@ def labelled_frame(grid_path: Path, epoch: int) -> np.ndarray:
     return np.asarray(frame)
 
 
+class NonFiniteError(RuntimeError):
+    """Training met a NaN or Inf; the message names where and what to try."""
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stop the run at the first update the GAN dropped for a NaN or Inf (its `nonfinite` count), before anything of
+    that epoch is written, so the newest checkpoint stays the last good one. With `stop=False` the run goes on and
+    history.csv counts the dropped updates."""
+
+    def __init__(self, stop: bool = True, hint: str = ""):
+        super().__init__()
+        self.stop = stop
+        self.hint = hint
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        if self.stop and float((logs or {}).get("nonfinite", 0.0)) > 0:
+            raise NonFiniteError(
+                f"a loss or gradient became NaN or Inf at epoch {self.epoch + 1}, step {batch + 1}; that update was "
+                f"dropped and nothing of epoch {self.epoch + 1} was saved. {self.hint}"
+            )
+
+
 class HistoryLog(keras.callbacks.Callback):
     """Keep history.csv (1-based `epoch` column plus every metric) and its plot losses.png up to date.
 

@@ -18,6 +18,7 @@ BUNDLED_SAMPLE = _CLONE_SAMPLE if _CLONE_SAMPLE.is_dir() else Path(__file__).res
 IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
 UPSAMPLINGS = ("transpose", "resize")
+NONFINITE_ACTIONS = ("stop", "skip")  # what a NaN/Inf in a step does to the run
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
 # Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
 RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "upsample", "spectral_norm", "ema",
@@ -72,7 +73,7 @@ PRESETS = {
 # Options added after runs were first saved, as a config.json written before them ran: without them.
 ADDED_LATER = {
     "upsample": "transpose", "spectral_norm": False, "r1": 0.0, "r1_every": 1, "augment": "", "ema": None,
-    "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "",
+    "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "", "on_nonfinite": "stop",
 }  # fmt: skip
 
 
@@ -161,6 +162,7 @@ CHECKS = {
     "holdout": non_negative_float,
     "eval_every": non_negative_int,
     "eval_n": positive_int,
+    "on_nonfinite": one_of(NONFINITE_ACTIONS),
 }
 
 
@@ -214,6 +216,7 @@ class TrainConfig:
     eval_every: int = 0  # measure FID and KID every this many epochs; 0 = never
     eval_n: int = 1000  # generated faces per measurement
     eval_data: str = ""  # real faces to measure against; "" = the held-out faces
+    on_nonfinite: str = "stop"  # a NaN/Inf update is always dropped; "stop" ends the run there, "skip" goes on
 
     def resolved(self) -> TrainConfig:
         """These options with the loss's defaults filled in, checked for contradictions."""

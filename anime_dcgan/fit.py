@@ -17,6 +17,7 @@ from anime_dcgan.config import (
     GENERATOR_ACTIVATIONS,
     IMAGE_SIZES,
     LOSS_DEFAULTS,
+    NONFINITE_ACTIONS,
     OPTIMIZERS,
     POLICIES,
     PRESETS,
@@ -108,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--gp-weight", type=positive_float, help=f"wgan-gp: gradient penalty weight lambda (default: {d.gp_weight})")
     loss.add_argument("--label-smoothing", type=real_target,
                       help="one-sided label smoothing: target for real images, e.g. 0.9 (default: 1, none; bce, minimax, lsgan)")
+    loss.add_argument("--on-nonfinite", choices=NONFINITE_ACTIONS,
+                      help="an update with a NaN/Inf loss or gradient is always dropped; 'stop' ends the run there "
+                      "(its last checkpoint stays good), 'skip' goes on and counts them in history.csv "
+                      f"(default: {d.on_nonfinite})")
     loss.add_argument("--d-threshold", type=float, help="skip a discriminator update while its loss is below this (default: never)")
     loss.add_argument("--g-threshold", type=float, help="update the generator only while its loss is above this (default: always)")
 
@@ -172,11 +177,11 @@ def run(given: dict, out: Path, config_file: str | None, verbose, inception_weig
     except (ConfigError, KaggleError) as error:
         return report(error)
     import_tensorflow()  # only once the command line is read
-    from anime_dcgan import data, metrics, training
+    from anime_dcgan import callbacks, data, metrics, training
 
     try:
         training.train(config, verbose, inception_weights)
-    except (ConfigError, data.DataError, metrics.MetricsError) as error:
+    except (ConfigError, data.DataError, metrics.MetricsError, callbacks.NonFiniteError) as error:
         return report(error)
     return 0
 

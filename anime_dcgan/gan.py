@@ -66,6 +66,7 @@ class GAN(keras.Model):
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self.trackers["nonfinite"] = keras.metrics.Sum(name="nonfinite")  # updates dropped for a NaN/Inf
         if gp_weight:
             self.trackers["gp"] = keras.metrics.Mean(name="gp")
         if r1_gamma:
@@ -117,7 +118,7 @@ class GAN(keras.Model):
             if self.r1_gamma:
                 d_loss += 0.5 * self.r1_gamma * self.r1_every * self.lazy_r1_penalty(real_images)
         skip = None if self.d_threshold is None else d_loss < self.d_threshold
-        self._update(self.d_optimizer, tape.gradient(d_loss, self.discriminator.trainable_weights),
+        self._update(self.d_optimizer, d_loss, tape.gradient(d_loss, self.discriminator.trainable_weights),
                      self.discriminator.trainable_weights, skip, "d_skipped")  # fmt: skip
         self.trackers["d_loss"].update_state(d_loss)
         self.trackers["d_real"].update_state(ops.mean(self.gan_loss.score(real_outputs)))
@@ -130,7 +131,7 @@ class GAN(keras.Model):
             fake_outputs = self.discriminator(fake_images, training=True)
             g_loss = self.gan_loss.generator(fake_outputs)
         skip = None if self.g_threshold is None else g_loss <= self.g_threshold
-        self._update(self.g_optimizer, tape.gradient(g_loss, self.generator.trainable_weights),
+        self._update(self.g_optimizer, g_loss, tape.gradient(g_loss, self.generator.trainable_weights),
                      self.generator.trainable_weights, skip, "g_skipped")  # fmt: skip
         self.trackers["g_loss"].update_state(g_loss)
         if self.ema_generator is not None:
@@ -168,15 +169,20 @@ class GAN(keras.Model):
         for layer, momentum in zip(norms, momenta):
             layer.momentum = momentum
 
-    def _update(self, optimizer, gradients, weights, skip, skip_counter: str) -> None:
-        """Apply the gradients, unless `skip` (a boolean tensor, or None for never) is true; count the skips."""
-        if skip is None:
-            optimizer.apply_gradients(zip(gradients, weights))
-            return
+    def _update(self, optimizer, loss, gradients, weights, skip, skip_counter: str) -> None:
+        """Apply the gradients, unless the loss or a gradient is NaN/Inf (counted as `nonfinite`: the weights stay
+        as they were) or `skip` (a boolean tensor, or None for never) is true (counted as `skip_counter`)."""
+        finite = ops.all(ops.stack([ops.all(ops.isfinite(loss))] + [ops.all(ops.isfinite(g)) for g in gradients]))
+        self.trackers["nonfinite"].update_state(1.0 - ops.cast(finite, "float32"))
+        skipped = ops.convert_to_tensor(False) if skip is None else skip
 
         def apply():
             optimizer.apply_gradients(zip(gradients, weights))
             return ops.convert_to_tensor(0.0)
 
-        skipped = ops.cond(skip, lambda: ops.convert_to_tensor(1.0), apply)
-        self.trackers[skip_counter].update_state(skipped)
+        def hold():
+            return ops.convert_to_tensor(0.0)
+
+        ops.cond(ops.logical_and(finite, ops.logical_not(skipped)), apply, hold)
+        if skip is not None:
+            self.trackers[skip_counter].update_state(ops.cast(ops.logical_and(finite, skipped), "float32"))

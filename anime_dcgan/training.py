@@ -136,6 +136,7 @@ def train(
         shuffle=False,  # the dataset shuffles itself
         verbose=verbose,
         callbacks=[
+            callbacks.NonFiniteGuard(config.on_nonfinite == "stop", nonfinite_hint(config, run_dir)),
             *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
             callbacks.SampleGrid(samples_dir, noise),
             callbacks.ProgressGif(samples_dir, run_dir / "progress.gif"),
@@ -148,6 +149,16 @@ def train(
     best = f" and best.keras (FID {evaluation.best_fid:.1f})" if evaluation else ""
     print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
     return history
+
+
+def nonfinite_hint(config: TrainConfig, run_dir: Path) -> str:
+    """What to try after a NaN/Inf, for NonFiniteGuard's message."""
+    return (
+        f"The learning rate ({config.d_learning_rate:g} for D, {config.g_learning_rate:g} for G) may be too high for "
+        f"--loss {config.loss} with {config.optimizer}: resume the last good checkpoint with a lower --lr "
+        f"(python -m anime_dcgan.fit --out {run_dir} --lr ...), or pass --on-nonfinite skip to drop such updates "
+        "and go on."
+    )
 
 
 def quality_evaluation(

@@ -1,4 +1,5 @@
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -218,3 +219,25 @@ def test_a_run_moved_to_a_machine_without_its_data_says_so_and_keeps_its_files(r
     assert error.count("\n") == 0
     assert "faces-on-another-machine, which is not on this machine: pass --data" in error
     assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == before
+
+
+def test_a_blow_up_stops_the_run_in_that_step_and_keeps_the_last_good_checkpoint(run_copy, capsys):
+    generator_before = (run_copy / "generator.keras").read_bytes()
+    assert fit.main(["--out", str(run_copy), "--epochs", "4", "--lr", "1e30"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert re.search(r"error: a loss or gradient became NaN or Inf at epoch 3, step \d+; .* lower --lr", error)
+    assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2]
+    assert (run_copy / "generator.keras").read_bytes() == generator_before
+    gan, _, epoch = restored(run_copy)
+    assert epoch == 2 and all(np.all(np.isfinite(w)) for w in gan.generator.get_weights())
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", "--lr", "2e-4"]) == 0  # resume from it works
+    assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2, 3]
+
+
+def test_with_skip_the_run_drops_non_finite_updates_counts_them_and_goes_on(run_copy):
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", "--lr", "1e30", "--on-nonfinite", "skip"]) == 0
+    last = history(run_copy)[-1]
+    assert float(last["nonfinite"]) > 0 and int(last["epoch"]) == 3
+    weights = load_generator(run_copy).get_weights()
+    assert all(np.all(np.isfinite(w)) for w in weights)

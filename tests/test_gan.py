@@ -18,8 +18,8 @@ def test_one_train_step_updates_both_networks_and_reports_finite_metrics(real_ba
     # What D makes of the real batch before the update: d_real must report its mean probability.
     real_probability = float(np.mean(keras.ops.sigmoid(gan.discriminator(real_batch, training=True))))
     logs = gan.train_step(real_batch)
-    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
-    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "nonfinite"}
+    assert all(np.isfinite(float(v)) for v in logs.values()) and float(logs["nonfinite"]) == 0
     assert float(logs["d_real"]) == pytest.approx(real_probability, rel=1e-5)
     for before, network in [(g_before, gan.generator), (d_before, gan.discriminator)]:
         after = [w.numpy() for w in network.trainable_weights]
