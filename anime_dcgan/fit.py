@@ -177,11 +177,11 @@ def run(given: dict, out: Path, config_file: str | None, verbose, inception_weig
     except (ConfigError, KaggleError) as error:
         return report(error)
     import_tensorflow()  # only once the command line is read
-    from anime_dcgan import callbacks, data, metrics, training
+    from anime_dcgan import callbacks, data, lock, metrics, training
 
     try:
         training.train(config, verbose, inception_weights)
-    except (ConfigError, data.DataError, metrics.MetricsError, callbacks.NonFiniteError) as error:
+    except (ConfigError, data.DataError, metrics.MetricsError, callbacks.NonFiniteError, lock.RunLockedError) as error:
         return report(error)
     return 0
 

@@ -11,6 +11,7 @@ import tensorflow as tf
 from anime_dcgan import callbacks, data, losses, metrics, models
 from anime_dcgan.config import CONFIG_FILE, TrainConfig, parse_policy
 from anime_dcgan.gan import GAN
+from anime_dcgan.lock import run_lock
 
 SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
 
@@ -126,29 +127,42 @@ def train(
     if (run_dir / CONFIG_FILE).exists():
         print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / CONFIG_FILE)
-
-    samples_dir = run_dir / "samples"
-    history = gan.fit(
-        dataset,
-        epochs=config.epochs,
-        initial_epoch=initial_epoch,
-        shuffle=False,  # the dataset shuffles itself
-        verbose=verbose,
-        callbacks=[
-            callbacks.NonFiniteGuard(config.on_nonfinite == "stop", nonfinite_hint(config, run_dir)),
-            *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
-            callbacks.SampleGrid(samples_dir, noise),
-            callbacks.ProgressGif(samples_dir, run_dir / "progress.gif"),
-            *([evaluation] if evaluation else []),
-            callbacks.HistoryLog(run_dir / "history.csv", run_dir / "losses.png", initial_epoch),
-            keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
-            checkpoint,  # last, so everything above is on disk before the epoch counts as done
-        ],
-    )
+    with run_lock(run_dir):  # one writer per run folder
+        config.save(run_dir / CONFIG_FILE)
+        history = gan.fit(
+            dataset,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            shuffle=False,  # the dataset shuffles itself
+            verbose=verbose,
+            callbacks=run_callbacks(config, noise, checkpoint, evaluation, initial_epoch),
+        )
     best = f" and best.keras (FID {evaluation.best_fid:.1f})" if evaluation else ""
     print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
     return history
+
+
+def run_callbacks(
+    config: TrainConfig,
+    noise: tf.Variable,
+    checkpoint: callbacks.TrainingCheckpoint,
+    evaluation: callbacks.QualityEvaluation | None,
+    initial_epoch: int,
+) -> list[keras.callbacks.Callback]:
+    """What a run does besides training, in order: guard, statistics, outputs, and the checkpoint last, so that
+    everything else is on disk before an epoch counts as done."""
+    run_dir = Path(config.out)
+    samples_dir = run_dir / "samples"
+    return [
+        callbacks.NonFiniteGuard(config.on_nonfinite == "stop", nonfinite_hint(config, run_dir)),
+        *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
+        callbacks.SampleGrid(samples_dir, noise),
+        callbacks.ProgressGif(samples_dir, run_dir / "progress.gif"),
+        *([evaluation] if evaluation else []),
+        callbacks.HistoryLog(run_dir / "history.csv", run_dir / "losses.png", initial_epoch),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
+        checkpoint,
+    ]
 
 
 def nonfinite_hint(config: TrainConfig, run_dir: Path) -> str:

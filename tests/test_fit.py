@@ -1,6 +1,8 @@
 import json
+import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -241,3 +243,31 @@ def test_with_skip_the_run_drops_non_finite_updates_counts_them_and_goes_on(run_
     assert float(last["nonfinite"]) > 0 and int(last["epoch"]) == 3
     weights = load_generator(run_copy).get_weights()
     assert all(np.all(np.isfinite(w)) for w in weights)
+
+
+def test_a_second_fit_on_a_run_being_trained_is_refused_and_touches_nothing(run_copy, capsys):
+    (run_copy / "run.lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))  # alive
+    before = {p: p.read_bytes() for p in run_copy.rglob("*") if p.is_file()}
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and f"is being trained by process {os.getpid()}" in error and "another --out" in error
+    assert {p: p.read_bytes() for p in run_copy.rglob("*") if p.is_file()} == before
+
+
+def test_a_stale_lock_of_a_killed_run_is_taken_over_and_released_at_the_end(run_copy, capsys):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)
+    (run_copy / "run.lock").write_text(json.dumps({"pid": dead_pid, "host": socket.gethostname()}))
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
+    assert f"from process {dead_pid}, which is no longer running" in capsys.readouterr().out
+    assert not (run_copy / "run.lock").exists()
+    assert len(history(run_copy)) == 3
+
+
+def test_the_lock_is_held_while_training_and_released_after(run_copy, monkeypatch):
+    seen = []
+    monkeypatch.setattr(training, "run_callbacks", lambda *args, build=training.run_callbacks: seen.append(
+        json.loads((run_copy / "run.lock").read_text())) or build(*args))  # fmt: skip
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
+    assert seen == [{"pid": os.getpid(), "host": socket.gethostname()}]
+    assert not (run_copy / "run.lock").exists()
