@@ -248,9 +248,22 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=keep)
 
     def restore(self) -> int:
-        """Load the latest checkpoint, if any, and return the number of epochs it had finished (0 if none)."""
-        if self.manager.latest_checkpoint:
-            self.manager.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        """Load the latest readable checkpoint, if any, and return the number of epochs it had finished (0 if none).
+
+        A newest checkpoint that cannot be read (truncated, half-synced) is passed over for the one before, with a
+        line naming both; if none can be read, the newest one's error is raised.
+        """
+        candidates = list(reversed(self.manager.checkpoints))
+        for index, path in enumerate(candidates):
+            try:
+                self.manager.checkpoint.restore(path).assert_existing_objects_matched()
+            except Exception as error:  # TensorFlow raises many types for a damaged file
+                if index + 1 == len(candidates):
+                    raise
+                print(f"Warning: cannot read checkpoint {path} ({type(error).__name__}); "
+                      f"falling back to {candidates[index + 1]}")  # fmt: skip
+                continue
+            break
         return int(self.epoch.numpy())
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:

@@ -271,3 +271,14 @@ def test_the_lock_is_held_while_training_and_released_after(run_copy, monkeypatc
     assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
     assert seen == [{"pid": os.getpid(), "host": socket.gethostname()}]
     assert not (run_copy / "run.lock").exists()
+
+
+def test_an_unreadable_newest_checkpoint_falls_back_to_the_one_before(run_copy, capsys):
+    newest = run_copy / "checkpoints" / "ckpt-2.data-00000-of-00001"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 3])  # truncated, as by a half-finished sync
+    gan, _, epoch = restored(run_copy)
+    assert epoch == 1
+    out = capsys.readouterr().out
+    assert "cannot read checkpoint" in out and "ckpt-2" in out and "falling back to" in out and "ckpt-1" in out
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
+    assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2, 3]  # epoch 2 trained again, listed once
