@@ -48,6 +48,13 @@ class LossSpec:
     def optimizer_defaults(self) -> dict:
         return {name: getattr(self, name) for name in ("optimizer", "lr", "beta1", "beta2", "d_steps")}
 
+    def describe_defaults(self) -> str:
+        """The defaults as the README's table of losses gives them: "Adam(2e-4, β=0.5, 0.999), 1 D step"."""
+        optimizer = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}[self.optimizer]
+        betas = f", β={self.beta1}, {self.beta2}" if self.optimizer == "adam" else ""
+        steps = "1 D step" if self.d_steps == 1 else f"{self.d_steps} critic steps"
+        return f"{optimizer}({self.lr:.0e}{betas}), {steps}".replace("e-0", "e-")
+
 
 LOSS_SPECS = {
     "bce": LossSpec("Radford et al. 2015 (DCGAN), non-saturating G loss", smoothable=True),

@@ -139,3 +139,14 @@ def test_nonsense_variant_flags_are_rejected(flags, capsys):
     with pytest.raises(SystemExit) as exit_info:
         fit.main(flags)
     assert exit_info.value.code == 2 and "error:" in capsys.readouterr().err
+
+
+def test_the_readme_table_of_losses_gives_each_specs_defaults():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `") and "|" in line}
+    for name, spec in LOSS_SPECS.items():
+        row = next(line for key, line in rows.items() if key.startswith(f"`{name}`"))
+        same_as_bce = spec.optimizer_defaults == LOSS_SPECS["bce"].optimizer_defaults and name != "bce"
+        assert ("as `bce`" if same_as_bce else spec.describe_defaults()) in row, name
