@@ -1,0 +1,59 @@
+"""Callbacks on their own: history, the GIF's frames, the best FID and the non-finite guard."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from anime_dcgan import callbacks
+from anime_dcgan.images import save_png
+
+
+def test_history_log_drops_rows_of_epochs_that_never_reached_a_checkpoint(tmp_path):
+    csv_path, plot_path = tmp_path / "history.csv", tmp_path / "losses.png"
+    log = callbacks.HistoryLog(csv_path, plot_path)
+    for epoch in range(3):
+        log.on_epoch_end(epoch, {"d_loss": 1.0 + epoch, "g_loss": 2.0})
+    resumed = callbacks.HistoryLog(csv_path, plot_path, initial_epoch=2)  # epoch 3 ended after the last checkpoint
+    resumed.on_epoch_end(2, {"d_loss": 9.0, "g_loss": 2.0, "fid": 300.0})
+    rows = callbacks.read_history(csv_path)
+    assert [(row["epoch"], row["d_loss"]) for row in rows] == [("1", "1.0"), ("2", "2.0"), ("3", "9.0")]
+    assert rows[0]["fid"] == "" and rows[2]["fid"] == "300.0"  # a column that appears later is added to the file
+    assert Image.open(plot_path).size[0] > 0
+
+
+@pytest.mark.parametrize("last, most, expected", [(3, 40, [1, 2, 3]), (100, 5, [1, 26, 50, 75, 100]), (1, 40, [1])])
+def test_gif_frames_spread_evenly_from_first_to_latest_epoch(last, most, expected):
+    assert callbacks.frame_epochs(last, most) == expected
+
+
+def test_progress_gif_labels_one_frame_per_grid_on_disk(tmp_path):
+    for epoch in (1, 2):
+        save_png(np.full((20, 20, 3), 40 * epoch, np.uint8), callbacks.sample_path(tmp_path, epoch))
+    callbacks.ProgressGif(tmp_path, tmp_path / "progress.gif").on_epoch_end(2)
+    frames = [np.asarray(frame.convert("RGB")) for frame in _frames(tmp_path / "progress.gif")]
+    assert len(frames) == 2 and frames[0].shape[0] > 20  # the grid under a label strip
+    assert not np.array_equal(frames[0], frames[1])
+
+
+def _frames(path):
+    image = Image.open(path)
+    for index in range(image.n_frames):
+        image.seek(index)
+        yield image.copy()
+
+
+def test_best_fid_ignores_epochs_without_a_measurement():
+    rows = [{"fid": ""}, {"fid": "320.5"}, {}, {"fid": "301.25"}, {"fid": "310"}]
+    assert callbacks.best_fid(rows) == 301.25
+    assert callbacks.best_fid([{"fid": ""}]) == float("inf")
+
+
+def test_non_finite_guard_stops_at_the_first_dropped_update_naming_epoch_and_step():
+    guard = callbacks.NonFiniteGuard(stop=True, hint="Try a lower --lr.")
+    guard.on_epoch_begin(4)
+    guard.on_train_batch_end(0, {"nonfinite": 0.0})
+    with pytest.raises(callbacks.NonFiniteError, match=r"at epoch 5, step 2; .* epoch 5 was saved\. Try a lower --lr\."):
+        guard.on_train_batch_end(1, {"nonfinite": 1.0})
+    going_on = callbacks.NonFiniteGuard(stop=False)
+    going_on.on_epoch_begin(0)
+    going_on.on_train_batch_end(0, {"nonfinite": 3.0})  # skip: no error
