@@ -18,11 +18,12 @@ BUNDLED_SAMPLE = _CLONE_SAMPLE if _CLONE_SAMPLE.is_dir() else Path(__file__).res
 IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
 UPSAMPLINGS = ("transpose", "resize")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 NONFINITE_ACTIONS = ("stop", "skip")  # what a NaN/Inf in a step does to the run
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
 # Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
 RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "upsample", "spectral_norm", "ema",
-                     "holdout")
+                     "holdout", "precision")  # float16's loss scale is checkpointed with the optimizers
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
@@ -81,6 +82,7 @@ PRESETS = {
 ADDED_LATER = {
     "upsample": "transpose", "spectral_norm": False, "r1": 0.0, "r1_every": 1, "augment": "", "ema": None,
     "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "", "on_nonfinite": "stop",
+    "precision": "float32",
 }  # fmt: skip
 
 
@@ -170,6 +172,7 @@ CHECKS = {
     "eval_every": non_negative_int,
     "eval_n": positive_int,
     "on_nonfinite": one_of(NONFINITE_ACTIONS),
+    "precision": one_of(PRECISIONS),
 }
 
 
@@ -224,6 +227,7 @@ class TrainConfig:
     eval_n: int = 1000  # generated faces per measurement
     eval_data: str = ""  # real faces to measure against; "" = the held-out faces
     on_nonfinite: str = "stop"  # a NaN/Inf update is always dropped; "stop" ends the run there, "skip" goes on
+    precision: str = "float32"  # Keras dtype policy of both networks; "auto" picks by device (training.py)
 
     def resolved(self) -> TrainConfig:
         """These options with the loss's defaults filled in, checked for contradictions."""

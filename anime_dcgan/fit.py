@@ -20,6 +20,7 @@ from anime_dcgan.config import (
     NONFINITE_ACTIONS,
     OPTIMIZERS,
     POLICIES,
+    PRECISIONS,
     PRESETS,
     UPSAMPLINGS,
     ConfigError,
@@ -116,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--d-threshold", type=float, help="skip a discriminator update while its loss is below this (default: never)")
     loss.add_argument("--g-threshold", type=float, help="update the generator only while its loss is above this (default: always)")
 
+    run.add_argument("--precision", choices=PRECISIONS,
+                     help="dtype policy of both networks: 'auto' takes bfloat16 on TPUs, recent GPUs and CPUs with "
+                     "AVX512_BF16/AMX, float16 with loss scaling on 7.x GPUs, float32 otherwise; outputs, losses and "
+                     f"images stay float32 (default: {d.precision})")
     opt = parser.add_argument_group("optimizers")
     opt.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer of both networks (default: per loss)")
     opt.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: per loss)")

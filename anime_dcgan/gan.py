@@ -117,8 +117,10 @@ class GAN(keras.Model):
                 d_loss += self.gp_weight * penalty
             if self.r1_gamma:
                 d_loss += 0.5 * self.r1_gamma * self.r1_every * self.lazy_r1_penalty(real_images)
+            scaled_loss = self.d_optimizer.scale_loss(d_loss)  # unchanged unless float16's loss scaling is on
         skip = None if self.d_threshold is None else d_loss < self.d_threshold
-        self._update(self.d_optimizer, d_loss, tape.gradient(d_loss, self.discriminator.trainable_weights),
+        gradients = tape.gradient(scaled_loss, self.discriminator.trainable_weights)
+        self._update(self.d_optimizer, d_loss, gradients,
                      self.discriminator.trainable_weights, skip, "d_skipped")  # fmt: skip
         self.trackers["d_loss"].update_state(d_loss)
         self.trackers["d_real"].update_state(ops.mean(self.gan_loss.score(real_outputs)))
@@ -130,8 +132,10 @@ class GAN(keras.Model):
             fake_images = self.augmented(self.generator(self.sample_latent(batch_size), training=True))
             fake_outputs = self.discriminator(fake_images, training=True)
             g_loss = self.gan_loss.generator(fake_outputs)
+            scaled_loss = self.g_optimizer.scale_loss(g_loss)
         skip = None if self.g_threshold is None else g_loss <= self.g_threshold
-        self._update(self.g_optimizer, g_loss, tape.gradient(g_loss, self.generator.trainable_weights),
+        gradients = tape.gradient(scaled_loss, self.generator.trainable_weights)
+        self._update(self.g_optimizer, g_loss, gradients,
                      self.generator.trainable_weights, skip, "g_skipped")  # fmt: skip
         self.trackers["g_loss"].update_state(g_loss)
         if self.ema_generator is not None:
@@ -171,8 +175,13 @@ class GAN(keras.Model):
 
     def _update(self, optimizer, loss, gradients, weights, skip, skip_counter: str) -> None:
         """Apply the gradients, unless the loss or a gradient is NaN/Inf (counted as `nonfinite`: the weights stay
-        as they were) or `skip` (a boolean tensor, or None for never) is true (counted as `skip_counter`)."""
-        finite = ops.all(ops.stack([ops.all(ops.isfinite(loss))] + [ops.all(ops.isfinite(g)) for g in gradients]))
+        as they were) or `skip` (a boolean tensor, or None for never) is true (counted as `skip_counter`).
+
+        Under a loss-scale optimizer (float16), gradients that overflow are its business: it skips that step and
+        lowers the scale; only a non-finite loss counts here.
+        """
+        checked = [loss] if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else [loss, *gradients]
+        finite = ops.all(ops.stack([ops.all(ops.isfinite(tensor)) for tensor in checked]))
         self.trackers["nonfinite"].update_state(1.0 - ops.cast(finite, "float32"))
         skipped = ops.convert_to_tensor(False) if skip is None else skip
 

@@ -24,8 +24,43 @@ def build_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimize
     return keras.optimizers.SGD(learning_rate, momentum=config.momentum)
 
 
+def resolve_precision(precision: str) -> str:
+    """The Keras dtype policy for `precision`; "auto" picks by device: bfloat16 on TPUs, on CUDA GPUs of compute
+    capability 8.0 and up and on CPUs with AVX512_BF16 or AMX; float16 (loss-scaled) on 7.x GPUs; else float32."""
+    if precision != "auto":
+        return precision
+    if tf.config.list_logical_devices("TPU"):
+        return "mixed_bfloat16"
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        major, _ = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
+        return "mixed_bfloat16" if major >= 8 else "mixed_float16" if major == 7 else "float32"
+    return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX512_BF16 or AMX), from /proc/cpuinfo (Linux)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
 def build_gan(config: TrainConfig) -> GAN:
-    """Generator, discriminator, optimizers, loss and update schedule, as the (resolved) options say."""
+    """Generator, discriminator, optimizers, loss and update schedule, as the (resolved) options say; the networks
+    in `config.precision` (their outputs, the losses and the images stay float32)."""
+    policy = resolve_precision(config.precision)
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        return _build_gan(config, loss_scaling=policy == "mixed_float16")
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+
+
+def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
+    scaled = keras.optimizers.LossScaleOptimizer if loss_scaling else (lambda optimizer: optimizer)
     gan = GAN(
         models.build_generator(
             config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
@@ -41,8 +76,8 @@ def build_gan(config: TrainConfig) -> GAN:
         seed=config.seed,
     )
     gan.compile(
-        d_optimizer=build_optimizer(config, config.d_learning_rate),
-        g_optimizer=build_optimizer(config, config.g_learning_rate),
+        d_optimizer=scaled(build_optimizer(config, config.d_learning_rate)),
+        g_optimizer=scaled(build_optimizer(config, config.g_learning_rate)),
         gan_loss=losses.get(config.loss, real_target=config.label_smoothing),
         d_steps=config.d_steps,
         gp_weight=config.gp_weight if config.loss_spec.gradient_penalty else 0.0,

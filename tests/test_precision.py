@@ -1,0 +1,54 @@
+"""Training in float32, bfloat16 and float16: finite steps, float32 images, and float16's loss scale at work."""
+
+import numpy as np
+import pytest
+
+from anime_dcgan import fit, training
+from anime_dcgan.config import TrainConfig
+from conftest import first_batch
+
+TINY = {"image_size": 32, "width": 4, "latent_dim": 8, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def real_batch():
+    return first_batch(16)
+
+
+@pytest.mark.parametrize("precision, compute", [("float32", "float32"), ("mixed_bfloat16", "bfloat16"),
+                                                ("mixed_float16", "float16")])  # fmt: skip
+def test_a_step_at_each_precision_is_finite_and_draws_float32_images(precision, compute, real_batch):
+    gan = training.build_gan(TrainConfig(precision=precision, **TINY).resolved())
+    convolutions = [layer for layer in gan.discriminator.layers if layer.name.startswith("conv2d")]
+    assert {layer.compute_dtype for layer in convolutions} == {compute}
+    assert {w.dtype for w in gan.generator.weights} == {"float32"}  # the weights themselves stay float32
+    logs = gan.train_step(real_batch)
+    assert all(np.isfinite(float(value)) for value in logs.values()) and float(logs["nonfinite"]) == 0
+    images = gan.generator(np.zeros((2, 8), "float32"))
+    assert images.dtype == "float32" and float(np.max(np.abs(images))) <= 1.0
+
+
+def test_float16_recovers_from_an_overflowing_loss_scale(real_batch):
+    gan = training.build_gan(TrainConfig(precision="mixed_float16", **TINY).resolved())
+    gan.d_optimizer.dynamic_scale.assign(2.0**40)  # far beyond float16: every gradient overflows at first
+    before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    gan.train_step(real_batch)
+    assert float(gan.d_optimizer.dynamic_scale) == 2.0**39  # the step was skipped and the scale halved
+    assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, gan.discriminator.trainable_weights))
+    for _ in range(40):
+        logs = gan.train_step(real_batch)
+    assert float(gan.d_optimizer.dynamic_scale) < 2.0**20 and float(logs["nonfinite"]) == 0
+    after = [w.numpy() for w in gan.discriminator.trainable_weights]
+    assert all(np.all(np.isfinite(w)) for w in after) and not all(np.array_equal(b, a) for b, a in zip(before, after))
+
+
+@pytest.mark.parametrize("has_bfloat16, expected", [(True, "mixed_bfloat16"), (False, "float32")])
+def test_auto_takes_bfloat16_on_a_cpu_that_computes_it(has_bfloat16, expected, monkeypatch):
+    monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: has_bfloat16)
+    assert training.resolve_precision("auto") == expected  # no GPU or TPU on the test machine
+    assert training.resolve_precision("mixed_float16") == "mixed_float16"
+
+
+def test_precision_cannot_change_on_resume(run_copy, capsys):
+    assert fit.main(["--out", str(run_copy), "--epochs", "3", "--precision", "mixed_float16"]) == 2
+    assert "trained with --precision float32, not mixed_float16" in capsys.readouterr().err
