@@ -19,6 +19,7 @@ IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
 UPSAMPLINGS = ("transpose", "resize")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+JIT_COMPILE = ("auto", "on", "off")  # XLA; "auto" is Keras's choice: on with a GPU, off on a CPU
 NONFINITE_ACTIONS = ("stop", "skip")  # what a NaN/Inf in a step does to the run
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
 # Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
@@ -82,7 +83,7 @@ PRESETS = {
 ADDED_LATER = {
     "upsample": "transpose", "spectral_norm": False, "r1": 0.0, "r1_every": 1, "augment": "", "ema": None,
     "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "", "on_nonfinite": "stop",
-    "precision": "float32",
+    "precision": "float32", "jit_compile": "auto", "steps_per_execution": 1,
 }  # fmt: skip
 
 
@@ -173,6 +174,8 @@ CHECKS = {
     "eval_n": positive_int,
     "on_nonfinite": one_of(NONFINITE_ACTIONS),
     "precision": one_of(PRECISIONS),
+    "jit_compile": one_of(JIT_COMPILE),
+    "steps_per_execution": positive_int,
 }
 
 
@@ -228,6 +231,8 @@ class TrainConfig:
     eval_data: str = ""  # real faces to measure against; "" = the held-out faces
     on_nonfinite: str = "stop"  # a NaN/Inf update is always dropped; "stop" ends the run there, "skip" goes on
     precision: str = "float32"  # Keras dtype policy of both networks; "auto" picks by device (training.py)
+    jit_compile: str = "auto"  # compile the train step with XLA: "on", "off" or Keras's "auto"
+    steps_per_execution: int = 1  # train steps per call into the compiled function
 
     def resolved(self) -> TrainConfig:
         """These options with the loss's defaults filled in, checked for contradictions."""

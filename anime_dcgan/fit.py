@@ -16,6 +16,7 @@ from anime_dcgan.cli import import_tensorflow, program_name
 from anime_dcgan.config import (
     GENERATOR_ACTIVATIONS,
     IMAGE_SIZES,
+    JIT_COMPILE,
     LOSS_DEFAULTS,
     NONFINITE_ACTIONS,
     OPTIMIZERS,
@@ -121,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="dtype policy of both networks: 'auto' takes bfloat16 on TPUs, recent GPUs and CPUs with "
                      "AVX512_BF16/AMX, float16 with loss scaling on 7.x GPUs, float32 otherwise; outputs, losses and "
                      f"images stay float32 (default: {d.precision})")
+    run.add_argument("--jit-compile", choices=JIT_COMPILE,
+                     help="compile the training step with XLA; 'auto' is Keras's choice: on with a GPU, off on a CPU "
+                     f"(default: {d.jit_compile})")
+    run.add_argument("--steps-per-execution", type=positive_int, metavar="N",
+                     help=f"training steps per call into the compiled step; more hides per-step overhead on fast "
+                     f"accelerators (default: {d.steps_per_execution})")
     opt = parser.add_argument_group("optimizers")
     opt.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer of both networks (default: per loss)")
     opt.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: per loss)")

@@ -87,6 +87,8 @@ def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
         r1_every=config.r1_every,
         augment=parse_policy(config.augment),
         ema_decay=config.ema,
+        jit_compile={"on": True, "off": False}.get(config.jit_compile, "auto"),
+        steps_per_execution=config.steps_per_execution,
     )
     return gan
 

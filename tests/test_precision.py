@@ -52,3 +52,18 @@ def test_auto_takes_bfloat16_on_a_cpu_that_computes_it(has_bfloat16, expected, m
 def test_precision_cannot_change_on_resume(run_copy, capsys):
     assert fit.main(["--out", str(run_copy), "--epochs", "3", "--precision", "mixed_float16"]) == 2
     assert "trained with --precision float32, not mixed_float16" in capsys.readouterr().err
+
+
+def test_xla_and_steps_per_execution_reach_the_compiled_model_and_train(faces, tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
+    run = tmp_path / "run"
+    flags = ["--image-size", "32", "--width", "4", "--latent-dim", "8", "--batch-size", "8"]
+    assert fit.main(["--data", str(faces), "--out", str(run), "--epochs", "1", *flags,
+                     "--jit-compile", "on", "--steps-per-execution", "3"]) == 0  # fmt: skip
+    gan = built[-1]
+    assert gan.jit_compile is True and gan.steps_per_execution == 3
+    assert int(gan.g_optimizer.iterations) == 6  # 48 faces / 8: six steps, run three per call
+    rows = (run / "history.csv").read_text().splitlines()
+    assert len(rows) == 2 and "nan" not in rows[1].lower()
+    assert training.build_gan(TrainConfig(jit_compile="off", **TINY).resolved()).jit_compile is False
