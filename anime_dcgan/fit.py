@@ -193,7 +193,10 @@ def run(given: dict, out: Path, config_file: str | None, verbose, inception_weig
 
     try:
         training.train(config, verbose, inception_weights)
-    except (ConfigError, data.DataError, metrics.MetricsError, callbacks.NonFiniteError, lock.RunLockedError) as error:
+    except (
+        ConfigError, data.DataError, metrics.MetricsError, callbacks.NonFiniteError, lock.RunLockedError,
+        training.OutputError,
+    ) as error:  # fmt: skip
         return report(error)
     return 0
 

@@ -163,20 +163,43 @@ def train(
     print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
     if (run_dir / CONFIG_FILE).exists():
         print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(run_dir)
     with run_lock(run_dir):  # one writer per run folder
-        config.save(run_dir / CONFIG_FILE)
-        history = gan.fit(
-            dataset,
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            shuffle=False,  # the dataset shuffles itself
-            verbose=verbose,
-            callbacks=run_callbacks(config, noise, checkpoint, evaluation, initial_epoch),
-        )
+        try:
+            config.save(run_dir / CONFIG_FILE)
+            history = gan.fit(
+                dataset,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                shuffle=False,  # the dataset shuffles itself
+                verbose=verbose,
+                callbacks=run_callbacks(config, noise, checkpoint, evaluation, initial_epoch),
+            )
+        except OSError as error:  # a full disk, or a folder that stopped being writable, mid-run
+            raise OutputError(
+                f"could not write {error.filename or run_dir} ({error.strerror or error}): free some space or fix "
+                "the folder, then run the same command to resume; the last finished epoch's files are intact"
+            ) from None
     best = f" and best.keras (FID {evaluation.best_fid:.1f})" if evaluation else ""
     print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
     return history
+
+
+class OutputError(RuntimeError):
+    """The run folder cannot be written; the message says what to do."""
+
+
+def check_writable(run_dir: Path) -> None:
+    """Create `run_dir` and write a file in it, or raise OutputError before any training happens."""
+    probe = run_dir / ".write-test"
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise OutputError(
+            f"cannot write the run folder {run_dir} ({error.strerror or error}): pass an --out you can write to"
+        ) from None
 
 
 def run_callbacks(

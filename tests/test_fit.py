@@ -1,3 +1,4 @@
+import errno
 import json
 import os
 import re
@@ -282,3 +283,32 @@ def test_an_unreadable_newest_checkpoint_falls_back_to_the_one_before(run_copy, 
     assert "cannot read checkpoint" in out and "ckpt-2" in out and "falling back to" in out and "ckpt-1" in out
     assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
     assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2, 3]  # epoch 2 trained again, listed once
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path, faces, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert fit.main(["--data", str(faces), "--out", str(blocker / "run"), *TINY_FLAGS, "--epochs", "1"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "cannot write the run folder" in error and "--out you can write to" in error
+
+
+def test_a_full_disk_mid_run_stops_with_one_line_and_keeps_the_last_epochs_files(run_copy, monkeypatch, capsys):
+    from anime_dcgan import callbacks
+
+    kept = {p: p.read_bytes() for p in run_copy.rglob("*") if p.is_file() and "logs" not in p.parts}
+
+    def full_disk(rows, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(callbacks, "write_history", full_disk)
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "No space left on device" in error and "run the same command to resume" in error
+    for path, content in kept.items():
+        if path.name not in ("config.json", "progress.gif"):  # rewritten before the failed write, whole
+            assert path.read_bytes() == content, path
+    assert gif_frames(run_copy) == 3  # epoch 3's frame made it in; the file is whole
+    monkeypatch.undo()
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
+    assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2, 3]
