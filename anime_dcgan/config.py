@@ -84,6 +84,7 @@ ADDED_LATER = {
     "upsample": "transpose", "spectral_norm": False, "r1": 0.0, "r1_every": 1, "augment": "", "ema": None,
     "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "", "on_nonfinite": "stop",
     "precision": "float32", "jit_compile": "auto", "steps_per_execution": 1,
+    "deterministic": False,
 }  # fmt: skip
 
 
@@ -233,6 +234,7 @@ class TrainConfig:
     precision: str = "float32"  # Keras dtype policy of both networks; "auto" picks by device (training.py)
     jit_compile: str = "auto"  # compile the train step with XLA: "on", "off" or Keras's "auto"
     steps_per_execution: int = 1  # train steps per call into the compiled function
+    deterministic: bool = False  # TensorFlow op determinism: the same weights from the same seed on the same machine
 
     def resolved(self) -> TrainConfig:
         """These options with the loss's defaults filled in, checked for contradictions."""

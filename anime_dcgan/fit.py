@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--steps-per-execution", type=positive_int, metavar="N",
                      help=f"training steps per call into the compiled step; more hides per-step overhead on fast "
                      f"accelerators (default: {d.steps_per_execution})")
+    run.add_argument("--deterministic", action="store_true",
+                     help="TensorFlow op determinism: the same --seed gives bit-identical weights on the same machine, "
+                     "at some cost in speed (see README)")
     opt = parser.add_argument_group("optimizers")
     opt.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer of both networks (default: per loss)")
     opt.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: per loss)")

@@ -10,8 +10,16 @@ from anime_dcgan.config import GENERATOR_ACTIVATIONS, IMAGE_SIZES, UPSAMPLINGS
 CRITIC_NORMALIZATIONS = ("batch", "layer", "none")
 
 # The paper initialises every weight from N(0, 0.02); BatchNorm scales from N(1, 0.02).
-WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
-GAMMA_INIT = keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
+# One initializer per layer, made when the layer is: each takes its own seed from the global random state, so
+# keras.utils.set_random_seed fixes every starting weight (one shared instance would give equal layers equal weights).
+
+
+def weight_init() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def gamma_init() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
 
 
 def feature_channels(image_size: int, width: int) -> list[int]:
@@ -44,7 +52,7 @@ class ClipWeights(keras.constraints.Constraint):
 def _batch_norm(constraint=None) -> layers.BatchNormalization:
     # momentum 0.9 matches the paper's code (Torch's 0.1), so the moving statistics used for sampling keep up.
     return layers.BatchNormalization(
-        momentum=0.9, epsilon=1e-5, gamma_initializer=GAMMA_INIT, gamma_constraint=constraint, beta_constraint=constraint
+        momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_init(), gamma_constraint=constraint, beta_constraint=constraint
     )
 
 
@@ -60,11 +68,11 @@ def _upsample(x, filters: int, upsample: str, use_bias: bool):
     """Double the feature map's height and width, with `filters` channels out."""
     if upsample == "transpose":  # the paper's fractionally-strided convolution
         return layers.Conv2DTranspose(
-            filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=WEIGHT_INIT
+            filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=weight_init()
         )(x)
     if upsample == "resize":  # every output pixel sees the same number of inputs: no checkerboard (Odena et al. 2016)
         x = layers.UpSampling2D(2, interpolation="nearest")(x)
-        return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, kernel_initializer=WEIGHT_INIT)(x)
+        return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, kernel_initializer=weight_init())(x)
     raise ValueError(f"upsample must be one of {UPSAMPLINGS}, not {upsample!r}")
 
 
@@ -78,7 +86,7 @@ def build_generator(
     """
     channels = feature_channels(image_size, width)
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(4 * 4 * channels[0], use_bias=False, kernel_initializer=WEIGHT_INIT)(z)
+    x = layers.Dense(4 * 4 * channels[0], use_bias=False, kernel_initializer=weight_init())(z)
     x = layers.Reshape((4, 4, channels[0]))(x)
     x = _activation(activation)(_batch_norm()(x))
     for filters in channels[1:]:
@@ -123,7 +131,7 @@ def build_discriminator(
     for i, filters in enumerate(channels):
         norm = None if i == 0 else _normalization(normalization, constraint)
         x = wrap(layers.Conv2D(
-            filters, 4, strides=2, padding="same", use_bias=norm is None, kernel_initializer=WEIGHT_INIT,
+            filters, 4, strides=2, padding="same", use_bias=norm is None, kernel_initializer=weight_init(),
             kernel_constraint=constraint, bias_constraint=constraint,
         ))(x)  # fmt: skip
         if norm is not None:
@@ -133,7 +141,7 @@ def build_discriminator(
             x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
     logit = wrap(layers.Dense(
-        1, kernel_initializer=WEIGHT_INIT, kernel_constraint=constraint, bias_constraint=constraint,
+        1, kernel_initializer=weight_init(), kernel_constraint=constraint, bias_constraint=constraint,
         dtype="float32", name="logit",
     ))(x)  # fmt: skip
     return keras.Model(image, logit, name="discriminator")

@@ -312,3 +312,17 @@ def test_a_full_disk_mid_run_stops_with_one_line_and_keeps_the_last_epochs_files
     monkeypatch.undo()
     assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
     assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2, 3]
+
+
+def test_deterministic_runs_give_bit_identical_weights(tmp_path, faces):
+    def train(name: str) -> list[np.ndarray]:
+        run = tmp_path / name
+        subprocess.run(
+            [sys.executable, "-m", "anime_dcgan.fit", "--data", str(faces), "--out", str(run), *TINY_FLAGS,
+             "--epochs", "2", "--deterministic", "--verbose", "0"],
+            check=True, capture_output=True, cwd=Path(__file__).resolve().parent.parent,
+        )  # fmt: skip
+        return load_generator(run).get_weights()
+
+    first, second = train("a"), train("b")
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))

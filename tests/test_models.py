@@ -91,3 +91,15 @@ def test_discriminator_has_no_batch_norm_on_its_first_layer():
     kinds = [type(layer) for layer in discriminator.layers[1:]]
     assert kinds[:2] == [layers.Conv2D, layers.LeakyReLU]
     assert kinds.count(layers.BatchNormalization) == kinds.count(layers.Conv2D) - 1
+
+
+def test_the_global_seed_fixes_every_starting_weight():
+    import keras
+
+    def weights(seed):
+        keras.utils.set_random_seed(seed)
+        return models.build_generator(8, 32, 4).get_weights() + models.build_discriminator(32, 4).get_weights()
+
+    first, again, other = weights(3), weights(3), weights(4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other) if a.std() > 0)
