@@ -6,6 +6,7 @@ The command line is read before TensorFlow is imported, so --help and mistakes i
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     verbose = given.pop("verbose", "auto")  # how to report, not part of the run
     inception_weights = given.pop("inception_weights", None)  # where this machine keeps them, not part of the run
     given = {**PRESETS.get(given.pop("preset", None), {}), **given}
+    signal.signal(signal.SIGTERM, interrupt)  # a preemption notice or `kill` stops the run as Ctrl-C does
     try:
         return run(given, out, config_file, verbose, inception_weights)
     except KeyboardInterrupt:
@@ -202,6 +204,10 @@ def run(given: dict, out: Path, config_file: str | None, verbose, inception_weig
     ) as error:  # fmt: skip
         return report(error)
     return 0
+
+
+def interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def report(error: Exception) -> int:

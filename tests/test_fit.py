@@ -326,3 +326,24 @@ def test_deterministic_runs_give_bit_identical_weights(tmp_path, faces):
 
     first, second = train("a"), train("b")
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_stop_the_run_with_how_to_resume_and_resume_works(signum, tmp_path):
+    data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS]
+    process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoints" / "ckpt-2.index").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signum)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert f"Interrupted: run the same command with --out {run} to resume" in out
+    assert not (run / "run.lock").exists()
+    _, _, done = restored(run)
+    assert done >= 2
+    finished = subprocess.run([*command, "--epochs", str(done + 1)], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert [int(row["epoch"]) for row in history(run)] == list(range(1, done + 2))
