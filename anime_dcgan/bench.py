@@ -4,7 +4,8 @@ Measures one full training step (D and G updated) of the project's GAN at each p
 reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with two GradientTapes and
 one generator forward shared by both updates, float32, the same networks and batch), and the input pipeline.
 Candidates are timed in turns, each turn after a warm-up, and each figure is the median over the turns, so that a
-busy, shared machine slows them alike. The last line is the default step's images/s over the reference's.
+busy, shared machine slows them alike. The last line is the images/s of the step `fit` takes by default (its
+precision and XLA setting chosen for this machine) over the reference's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from anime_dcgan.cli import import_tensorflow, program_name
 from anime_dcgan.config import IMAGE_SIZES, PRECISIONS, TrainConfig
 
+REFERENCE = "reference step (TF tutorial, float32)"
 
 
 @dataclass
@@ -123,9 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=10, help="steps per timed turn (default: 10)")
     parser.add_argument("--repeats", type=int, default=3, help="timed turns; the median counts (default: 3)")
     parser.add_argument("--precision", nargs="+", choices=PRECISIONS[1:], default=["float32", "mixed_bfloat16"],
-                        help="precisions of the project's step to time (default: float32 mixed_bfloat16)")  # fmt: skip
+                        help="precisions of the project's step to time besides the default step "
+                             "(default: float32 mixed_bfloat16)")  # fmt: skip
     parser.add_argument("--xla", nargs="+", choices=("off", "on"), default=["off"],
-                        help="XLA settings of the project's step to time (default: off)")  # fmt: skip
+                        help="XLA settings of those steps (default: off)")  # fmt: skip
     parser.add_argument("--data", help="faces for the pipeline figure (default: the bundled sample)")
     return parser
 
@@ -144,15 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     import tensorflow as tf
 
     from anime_dcgan import data
-    from anime_dcgan.training import describe_device
+    from anime_dcgan.training import describe_device, resolve_precision
 
     real_batch = tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
-    candidates = [Candidate("reference step (TF tutorial, float32)", config.batch_size, reference_step(config, real_batch))]
-    for precision in args.precision:
-        for xla in args.xla:
-            name = f"project step ({precision}, XLA {xla})"
-            run = project_step(config, real_batch, precision, jit_compile=xla == "on")
-            candidates.append(Candidate(name, config.batch_size, run))
+    default_precision = resolve_precision(config.precision)
+    default_xla = "on" if tf.config.list_physical_devices("GPU") else "off"  # what jit_compile "auto" does
+    settings = [(default_precision, default_xla)]
+    settings += [(p, x) for p in args.precision for x in args.xla if (p, x) != settings[0]]
+    candidates = [Candidate(REFERENCE, config.batch_size, reference_step(config, real_batch))]
+    for i, (precision, xla) in enumerate(settings):
+        name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {xla})"
+        candidates.append(Candidate(name, config.batch_size, project_step(config, real_batch, precision, xla == "on")))
     try:
         candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
     except data.DataError as error:
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Timing {args.repeats} turns of {args.steps} steps of {config.batch_size} images at {config.image_size} px, "
           f"width {config.width}, on {describe_device()}")  # fmt: skip
     rates = time_candidates(candidates, args.steps, args.repeats)
-    reference = rates[candidates[0].name]
+    reference = rates[REFERENCE]
     print(f"{'':44}{'images/s':>10}{'x reference':>13}")
     for name, rate in rates.items():
         print(f"{name:44}{rate:10.1f}{rate / reference:12.2f}x")

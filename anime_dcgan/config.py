@@ -231,7 +231,7 @@ class TrainConfig:
     eval_n: int = 1000  # generated faces per measurement
     eval_data: str = ""  # real faces to measure against; "" = the held-out faces
     on_nonfinite: str = "stop"  # a NaN/Inf update is always dropped; "stop" ends the run there, "skip" goes on
-    precision: str = "float32"  # Keras dtype policy of both networks; "auto" picks by device (training.py)
+    precision: str = "auto"  # Keras dtype policy of both networks; "auto" picks by device when a run starts
     jit_compile: str = "auto"  # compile the train step with XLA: "on", "off" or Keras's "auto"
     steps_per_execution: int = 1  # train steps per call into the compiled function
     deterministic: bool = False  # TensorFlow op determinism: the same weights from the same seed on the same machine

@@ -93,18 +93,34 @@ class GAN(keras.Model):
         return self.generator(latent, training=training)
 
     def train_step(self, real_images):
-        for real in ops.split(real_images, self.d_steps):
-            self.discriminator_step(real)
-        self.generator_step(ops.shape(real_images)[0] // self.d_steps)
+        """`d_steps` updates of D, then one of G through the updated D.
+
+        G draws each batch of fakes once: the last D update and G's update share one forward pass of G (and its
+        augmentation), with G's tape paused while D learns from those fakes.
+        """
+        real_batches = ops.split(real_images, self.d_steps)
+        batch_size = ops.shape(real_batches[0])[0]
+        for real in real_batches[:-1]:
+            self.discriminator_step(real, self.generate(batch_size))
+        with tf.GradientTape() as tape:
+            fake_images = self.generate(batch_size)
+            with tape.stop_recording():
+                self.discriminator_step(real_batches[-1], fake_images)
+            g_loss = self.gan_loss.generator(self.discriminator(fake_images, training=True))
+            scaled_loss = self.g_optimizer.scale_loss(g_loss)  # unchanged unless float16's loss scaling is on
+        self.generator_update(g_loss, tape.gradient(scaled_loss, self.generator.trainable_weights))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def augmented(self, images):
         """What D is shown of `images`: the DiffAugment policy applied, if there is one."""
         return diff_augment(images, self.augment, self.seed_generator) if self.augment else images
 
-    def discriminator_step(self, real_images) -> None:
-        """One update of D on a real batch and a generated batch of the same size."""
-        fake_images = self.augmented(self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True))
+    def generate(self, batch_size):
+        """A batch of G's images from fresh noise, as D sees them (augmented), in training mode."""
+        return self.augmented(self.generator(self.sample_latent(batch_size), training=True))
+
+    def discriminator_step(self, real_images, fake_images) -> None:
+        """One update of D on a real batch and a generated batch (already augmented) of the same size."""
         real_images = self.augmented(real_images)
         with tf.GradientTape() as tape:
             real_outputs = self.discriminator(real_images, training=True)
@@ -126,15 +142,9 @@ class GAN(keras.Model):
         self.trackers["d_real"].update_state(ops.mean(self.gan_loss.score(real_outputs)))
         self.trackers["d_fake"].update_state(ops.mean(self.gan_loss.score(fake_outputs)))
 
-    def generator_step(self, batch_size) -> None:
-        """One update of G through D's judgement of a fresh generated batch."""
-        with tf.GradientTape() as tape:
-            fake_images = self.augmented(self.generator(self.sample_latent(batch_size), training=True))
-            fake_outputs = self.discriminator(fake_images, training=True)
-            g_loss = self.gan_loss.generator(fake_outputs)
-            scaled_loss = self.g_optimizer.scale_loss(g_loss)
+    def generator_update(self, g_loss, gradients) -> None:
+        """Apply G's gradients (unless skipped), count the loss and move the weight average."""
         skip = None if self.g_threshold is None else g_loss <= self.g_threshold
-        gradients = tape.gradient(scaled_loss, self.generator.trainable_weights)
         self._update(self.g_optimizer, g_loss, gradients,
                      self.generator.trainable_weights, skip, "g_skipped")  # fmt: skip
         self.trackers["g_loss"].update_state(g_loss)

@@ -123,7 +123,10 @@ def build_discriminator(
     `spectral_norm` divides every convolution's and the logit's kernel by its largest singular value, estimated by
     one power iteration per training call (Miyato et al. 2018).
     """
-    wrap = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
+
+    def wrap(layer: layers.Layer) -> layers.Layer:  # the wrapper computes in the layer's own dtype (float32 logit)
+        return layers.SpectralNormalization(layer, dtype=layer.dtype_policy) if spectral_norm else layer
+
     channels = feature_channels(image_size, width)[::-1]
     constraint = ClipWeights(clip) if clip else None
     image = keras.Input((image_size, image_size, 3), name="image")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -137,6 +138,8 @@ def train(
     `inception_weights` is the FID network's weights file for --eval-every (default: $ANIME_DCGAN_INCEPTION, else a
     download).
     """
+    # A new run records the precision "auto" picked here, so that it resumes in the same one anywhere.
+    config = dataclasses.replace(config, precision=resolve_precision(config.precision))
     images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
     run_dir = Path(config.out)
     files = data.find_image_files(config.data_folder)
@@ -147,7 +150,7 @@ def train(
     print(f"Found {folder.describe()}" + (f"; {len(held_out)} more held out for evaluation" if held_out else ""))
     print(
         f"{folder.images // images_per_step} steps per epoch of {images_per_step} images at {config.image_size} px, "
-        f"loss {config.loss}, {config.optimizer}, on {describe_device()}"
+        f"loss {config.loss}, {config.optimizer}, {config.precision}, on {describe_device()}"
     )
 
     keras.utils.set_random_seed(config.seed)

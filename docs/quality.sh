@@ -14,21 +14,26 @@ runs=${4:-runs/quality}
 shift $(($# < 4 ? $# : 4))
 python=${PYTHON:-.venv/bin/python}
 
+# The first screens and long runs trained in float32, before --precision auto became the default; they name it.
+f32="--precision float32"
+aug="--augment color,translation,cutout"
 declare -A candidates=(
-  [dcgan]=""
-  [dcgan-ema]="--ema 0.999"
-  [dcgan-augment]="--augment color,translation,cutout"
-  [dcgan-augment-ema]="--augment color,translation,cutout --ema 0.999"
-  [hinge-sn]="--loss hinge --spectral-norm"
-  [hinge-sn-augment-ema]="--loss hinge --spectral-norm --augment color,translation,cutout --ema 0.999"
-  [bce-sn-augment-ema]="--spectral-norm --augment color,translation,cutout --ema 0.999"
-  [bce-r1-augment-ema]="--r1 0.1 --augment color,translation,cutout --ema 0.999"
-  [dcgan-b32]="--batch-size 32"
-  [dcgan-b32-ema]="--batch-size 32 --ema 0.995"
-  [resize]="--upsample resize"
-  [resize-ema]="--upsample resize --ema 0.999"
-  [resize-augment-ema]="--upsample resize --augment color,translation,cutout --ema 0.999"
-  [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm --augment color,translation,cutout --ema 0.999 --d-lr 4e-4 --g-lr 1e-4"
+  [dcgan]="--preset dcgan $f32"
+  [dcgan-ema]="--preset dcgan --ema 0.999 $f32"
+  [dcgan-augment]="--preset dcgan $aug $f32"
+  [dcgan-augment-ema]="--preset dcgan $aug --ema 0.999 $f32"
+  [hinge-sn]="--loss hinge --spectral-norm $f32"
+  [hinge-sn-augment-ema]="--loss hinge --spectral-norm $aug --ema 0.999 $f32"
+  [bce-sn-augment-ema]="--spectral-norm $aug --ema 0.999 $f32"
+  [bce-r1-augment-ema]="--r1 0.1 $aug --ema 0.999 $f32"
+  [dcgan-b32]="--preset dcgan --batch-size 32 $f32"
+  [dcgan-b32-ema]="--preset dcgan --batch-size 32 --ema 0.995 $f32"
+  [resize]="--preset dcgan --upsample resize $f32"
+  [resize-ema]="--preset dcgan --upsample resize --ema 0.999 $f32"
+  [resize-augment-ema]="--preset dcgan --upsample resize $aug --ema 0.999 $f32"
+  [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm $aug --ema 0.999 --d-lr 4e-4 --g-lr 1e-4 $f32"
+  # DiffAugment + EMA in bfloat16, with one generator forward pass per step (the shared-forward train_step).
+  [dcgan-augment-ema-bf16]="--preset dcgan $aug --ema 0.999 --precision mixed_bfloat16"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema

@@ -40,3 +40,48 @@ def test_discriminator_learns_to_tell_real_from_fake(real_batch):
     d_losses = one_step_losses(tiny_gan(), real_batch, 15)
     assert d_losses[0] == pytest.approx(2 * np.log(2), abs=0.5)  # an untrained D is near chance
     assert np.mean(d_losses[-3:]) < np.mean(d_losses[:3]) - 0.2
+
+
+def trainable(model) -> list[np.ndarray]:
+    return [w.numpy().copy() for w in model.trainable_weights]
+
+
+def sgd_expected(weights: list[np.ndarray], loss_fn, variables, lr: float) -> list[np.ndarray]:
+    """Weights after one plain SGD step on `loss_fn()` w.r.t. `variables` (which hold `weights`)."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    return [w - lr * g.numpy() for w, g in zip(weights, tape.gradient(loss, variables))]
+
+
+def test_step_updates_d_on_the_fakes_then_g_through_the_updated_d(real_batch):
+    """The step is the alternating GAN update: D on real and G(z), then G on D_new(G(z)) for the same z."""
+    lr = 0.05
+    gan = tiny_gan(optimizer=keras.optimizers.SGD, lr=lr)
+    state = gan.seed_generator.state.numpy()
+    generator_before = keras.models.clone_model(gan.generator)
+    generator_before.set_weights(gan.generator.get_weights())
+    discriminator_before = keras.models.clone_model(gan.discriminator)
+    discriminator_before.set_weights(gan.discriminator.get_weights())
+    gan.train_step(real_batch)
+
+    gan.seed_generator.state.assign(state)
+    latent = gan.sample_latent(real_batch.shape[0])  # the noise the step drew
+    fakes = generator_before(latent, training=True)
+    expected_d = sgd_expected(
+        trainable(discriminator_before),
+        lambda: gan.gan_loss.discriminator(discriminator_before(real_batch, training=True),
+                                           discriminator_before(fakes, training=True)),  # fmt: skip
+        discriminator_before.trainable_weights, lr,
+    )
+    for expected, actual in zip(expected_d, trainable(gan.discriminator)):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)
+    # G's loss goes through the discriminator as it is after its update (gan.discriminator now).
+    expected_g = sgd_expected(
+        trainable(generator_before),
+        lambda: gan.gan_loss.generator(gan.discriminator(generator_before(latent, training=True), training=True)),
+        generator_before.trainable_weights, lr,
+    )
+    for expected, actual in zip(expected_g, trainable(gan.generator)):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)

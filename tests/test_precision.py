@@ -42,6 +42,20 @@ def test_float16_recovers_from_an_overflowing_loss_scale(real_batch):
     assert all(np.all(np.isfinite(w)) for w in after) and not all(np.array_equal(b, a) for b, a in zip(before, after))
 
 
+@pytest.mark.parametrize("options", [
+    {"loss": "hinge", "spectral_norm": True, "r1": 1.0, "r1_every": 2, "augment": "color,translation,cutout",
+     "ema": 0.9},
+    {"loss": "wgan-gp"},
+])  # fmt: skip
+def test_every_technique_trains_in_bfloat16_with_a_float32_logit(options, real_batch):
+    config = TrainConfig(precision="mixed_bfloat16", **TINY, **options).resolved()
+    gan = training.build_gan(config)
+    assert gan.discriminator(real_batch[:2], training=False).dtype == "float32"
+    batch = np.concatenate([real_batch] * config.d_steps)
+    logs = gan.train_step(batch)
+    assert all(np.isfinite(float(value)) for value in logs.values()) and float(logs["nonfinite"]) == 0
+
+
 @pytest.mark.parametrize("has_bfloat16, expected", [(True, "mixed_bfloat16"), (False, "float32")])
 def test_auto_takes_bfloat16_on_a_cpu_that_computes_it(has_bfloat16, expected, monkeypatch):
     monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: has_bfloat16)
@@ -49,9 +63,11 @@ def test_auto_takes_bfloat16_on_a_cpu_that_computes_it(has_bfloat16, expected, m
     assert training.resolve_precision("mixed_float16") == "mixed_float16"
 
 
-def test_precision_cannot_change_on_resume(run_copy, capsys):
+def test_a_run_records_the_precision_auto_picked_and_cannot_change_it_on_resume(run_copy, capsys):
+    saved = TrainConfig.load(run_copy / "config.json").precision
+    assert saved == training.resolve_precision("auto")  # the fixture's run took the default, "auto"
     assert fit.main(["--out", str(run_copy), "--epochs", "3", "--precision", "mixed_float16"]) == 2
-    assert "trained with --precision float32, not mixed_float16" in capsys.readouterr().err
+    assert f"trained with --precision {saved}, not mixed_float16" in capsys.readouterr().err
 
 
 def test_xla_and_steps_per_execution_reach_the_compiled_model_and_train(faces, tmp_path, monkeypatch):

@@ -295,7 +295,8 @@ def test_diff_augment_is_applied_to_every_image_d_sees_in_both_updates(real_batc
 
     monkeypatch.setattr(gan_module, "diff_augment", recording_augment)
     tiny_gan(augment=("translation",)).train_step(real_batch)
-    assert seen == [(16, 32, 32, 3)] * 3  # D's generated and real batches, then G's generated batch
+    # The generated batch once (D's update and G's share it, augmentation included), then the real batch.
+    assert seen == [(16, 32, 32, 3)] * 2
     seen.clear()
     tiny_gan().train_step(real_batch)
     assert seen == []
