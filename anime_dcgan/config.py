@@ -177,6 +177,7 @@ CHECKS = {
     "precision": one_of(PRECISIONS),
     "jit_compile": one_of(JIT_COMPILE),
     "steps_per_execution": positive_int,
+    "checkpoint_every": non_negative_float,
 }
 
 
@@ -235,6 +236,7 @@ class TrainConfig:
     jit_compile: str = "auto"  # compile the train step with XLA: "on", "off" or Keras's "auto"
     steps_per_execution: int = 1  # train steps per call into the compiled function
     deterministic: bool = False  # TensorFlow op determinism: the same weights from the same seed on the same machine
+    checkpoint_every: float = 10.0  # minutes between checkpoints within an epoch; 0: only at epoch ends (and signals)
 
     def resolved(self) -> TrainConfig:
         """These options with the loss's defaults filled in, checked for contradictions."""

@@ -10,7 +10,6 @@ import tensorflow as tf
 
 from anime_dcgan.config import IMAGE_EXTENSIONS
 
-SHUFFLE_BUFFER = 10_000
 MIN_IMAGE_SIDE = 16  # smaller images are skipped, not blown up into training faces
 HOLDOUT_SEED = 2015  # fixed, so every run on a folder holds out the same faces whatever its --seed
 
@@ -86,28 +85,26 @@ def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
-def load_images(
-    root: str | Path, image_size: int, files: list[Path] | None = None
-) -> tuple[tf.data.Dataset, ImageFolder]:
-    """Decode every readable image under `root` (or just `files`, if given) once into an in-memory cache.
+def load_images(root: str | Path, image_size: int, files: list[Path] | None = None) -> tuple[tf.Variable, ImageFolder]:
+    """Decode every readable image under `root` (or just `files`, if given) once, in parallel, into one uint8 array
+    in memory, shaped (images, image_size, image_size, 3): batches are gathered from it, so no epoch touches the disk.
 
-    Unreadable and tiny files are dropped and listed in the returned ImageFolder; the dataset yields uint8 images.
+    Unreadable and tiny files are dropped and listed in the returned ImageFolder.
     """
     files = find_image_files(root) if files is None else files
     paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
-    decoded = (
-        paths.map(lambda p: (p, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE)
-        .ignore_errors()
-        .cache()
-    )
+    decoded = paths.map(lambda p: (p, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
     readable: set[str] = set()
-    for batch_paths, _ in decoded.batch(1024):  # one full pass decodes everything and fills the cache
+    arrays = []
+    for batch_paths, batch_images in decoded.batch(1024):
         readable.update(p.decode() for p in batch_paths.numpy())
+        arrays.append(batch_images.numpy())
     skipped = tuple(str(p.relative_to(root)) for p in files if str(p) not in readable)
     folder = ImageFolder(Path(root), len(readable), skipped)
     if not readable:
         raise DataError(f"none of the {len(files)} image files in {root} could be decoded: check the files")
-    return decoded.map(lambda _, image: image), folder
+    # A variable, not a constant: tf.data functions capture it by reference, so its size is not limited to 2 GB.
+    return tf.Variable(np.concatenate(arrays), trainable=False, name="decoded_images"), folder
 
 
 def to_unit_range(images: tf.Tensor) -> tf.Tensor:
@@ -115,21 +112,48 @@ def to_unit_range(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
+def gathered(images: tf.Variable, index_batches: tf.data.Dataset) -> tf.data.Dataset:
+    """Batches of `images` in [-1, 1], taken by batches of indices, prefetched."""
+    batches = index_batches.map(lambda indices: to_unit_range(tf.gather(images, indices)), tf.data.AUTOTUNE)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def shuffled_indices(count: int, batch_size: int, seed: int | None) -> tf.data.Dataset:
+    """Batches (remainder dropped) of the indices 0..count-1, in a new order on every pass, fixed by `seed`."""
+    indices = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    return indices.batch(batch_size, drop_remainder=True)
+
+
 def make_dataset(
     root: str | Path, image_size: int, batch_size: int, seed: int | None = None, files: list[Path] | None = None
 ) -> tuple[tf.data.Dataset, ImageFolder]:
-    """Shuffled, batched (remainder dropped), prefetched images in [-1, 1] from the folder `root` (or `files`)."""
+    """Shuffled, batched (remainder dropped), prefetched images in [-1, 1] from the folder `root` (or `files`).
+
+    Each pass over the dataset is one epoch, in a new order.
+    """
     images, folder = load_images(root, image_size, files)
+    check_enough(folder, batch_size)
+    steps = folder.images // batch_size
+    indices = shuffled_indices(folder.images, batch_size, seed)
+    return gathered(images, indices.apply(tf.data.experimental.assert_cardinality(steps))), folder
+
+
+def check_enough(folder: ImageFolder, batch_size: int) -> None:
     if folder.images < batch_size:
         raise DataError(
-            f"{root} has {folder.images} readable images, fewer than the {batch_size} of one training step: "
+            f"{folder.root} has {folder.images} readable images, fewer than the {batch_size} of one training step: "
             "add images or lower --batch-size (or --d-steps)"
         )
-    dataset = (
-        images.shuffle(min(folder.images, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-        .apply(tf.data.experimental.assert_cardinality(folder.images // batch_size))  # for Keras's progress bar
-        .map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    return dataset, folder
+
+
+def training_stream(
+    images: tf.Variable, batch_size: int, seed: int, first_epoch: int = 0, first_step: int = 0
+) -> tf.data.Dataset:
+    """Endless batches of `images` in [-1, 1], epoch after epoch, starting at step `first_step` of `first_epoch`.
+
+    The order of every epoch follows from `seed` alone, and skipping ahead skips indices, not images, so a run
+    resumed at any step (in a new process) sees the batches an uninterrupted run would have, at once.
+    """
+    count = int(images.shape[0])
+    indices = shuffled_indices(count, batch_size, seed).repeat()
+    return gathered(images, indices.skip(first_epoch * (count // batch_size) + first_step))

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--steps-per-execution", type=positive_int, metavar="N",
                      help=f"training steps per call into the compiled step; more hides per-step overhead on fast "
                      f"accelerators (default: {d.steps_per_execution})")
+    run.add_argument("--checkpoint-every", type=non_negative_float, metavar="MINUTES",
+                     help="also checkpoint within an epoch this often, so a preempted run loses at most that much; "
+                     f"0: only at the end of each epoch (default: {d.checkpoint_every:g})")
     run.add_argument("--deterministic", action="store_true",
                      help="TensorFlow op determinism: the same --seed gives bit-identical weights on the same machine, "
                      "at some cost in speed (see README)")
@@ -180,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupt)  # a preemption notice or `kill` stops the run as Ctrl-C does
     try:
         return run(given, out, config_file, verbose, inception_weights)
-    except KeyboardInterrupt:
-        print(f"\nInterrupted: run the same command with --out {out} to resume after the last finished epoch.")
+    except KeyboardInterrupt as stop:  # training itself checkpoints first and says where (callbacks.Interrupted)
+        where = str(stop) or "the last checkpoint"
+        print(f"\nInterrupted: run the same command with --out {out} to resume from {where}.")
         return 130
 
 

@@ -144,12 +144,12 @@ def train(
     run_dir = Path(config.out)
     files = data.find_image_files(config.data_folder)
     files, held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
-    dataset, folder = data.make_dataset(
-        config.data_folder, config.image_size, images_per_step, seed=config.seed, files=files
-    )
+    images, folder = data.load_images(config.data_folder, config.image_size, files)
+    data.check_enough(folder, images_per_step)
+    steps_per_epoch = folder.images // images_per_step
     print(f"Found {folder.describe()}" + (f"; {len(held_out)} more held out for evaluation" if held_out else ""))
     print(
-        f"{folder.images // images_per_step} steps per epoch of {images_per_step} images at {config.image_size} px, "
+        f"{steps_per_epoch} steps per epoch of {images_per_step} images at {config.image_size} px, "
         f"loss {config.loss}, {config.optimizer}, {config.precision}, on {describe_device()}"
     )
 
@@ -159,27 +159,37 @@ def train(
     gan = build_gan(config)
     noise = tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
     checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
-    initial_epoch = checkpoint.restore()
+    initial_epoch, initial_step = checkpoint.restore()
     restore_learning_rates(gan, config)  # the checkpoint brought back the old ones; config.json says what runs
     if initial_epoch >= config.epochs:
         print(f"{run_dir} has already trained {initial_epoch} epochs: pass --epochs above {initial_epoch} to go on")
         return None
     evaluation = quality_evaluation(config, held_out, run_dir, inception_weights)  # before the run folder is touched
-    print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
+    if initial_step:
+        print(f"Resuming {run_dir} at step {initial_step} of {steps_per_epoch} in epoch {initial_epoch + 1}")
+    else:
+        print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
     if (run_dir / CONFIG_FILE).exists():
         print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
     check_writable(run_dir)
-    with run_lock(run_dir):  # one writer per run folder
+    preemption = callbacks.PreemptionCheckpoint(checkpoint, steps_per_epoch, config.checkpoint_every * 60, initial_step)
+    with run_lock(run_dir), preemption.catching_signals():  # one writer per run folder; signals stop after a step
         try:
             config.save(run_dir / CONFIG_FILE)
-            history = gan.fit(
-                dataset,
-                epochs=config.epochs,
-                initial_epoch=initial_epoch,
-                shuffle=False,  # the dataset shuffles itself
-                verbose=verbose,
-                callbacks=run_callbacks(config, noise, checkpoint, evaluation, initial_epoch),
-            )
+            run = run_callbacks(config, noise, checkpoint, evaluation, initial_epoch) + [preemption]
+            history = None
+            while initial_epoch < config.epochs:  # the rest of a part-done epoch first, on its own, then whole ones
+                until = initial_epoch + 1 if initial_step else config.epochs
+                history = gan.fit(
+                    data.training_stream(images, images_per_step, config.seed, initial_epoch, initial_step),
+                    epochs=until,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=steps_per_epoch - initial_step,
+                    shuffle=False,  # the stream shuffles itself
+                    verbose=verbose,
+                    callbacks=run,
+                )
+                initial_epoch, initial_step = until, 0
         except OSError as error:  # a full disk, or a folder that stopped being writable, mid-run
             raise OutputError(
                 f"could not write {error.filename or run_dir} ({error.strerror or error}): free some space or fix "

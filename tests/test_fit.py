@@ -32,12 +32,14 @@ def gif_frames(run: Path) -> int:
     return iio.improps(run / "progress.gif", index=None).shape[0]
 
 
-def restored(run: Path):
-    """A GAN built from the run's config.json with its latest checkpoint loaded, and that checkpoint's epoch."""
+def restored(run: Path, with_step: bool = False):
+    """A GAN built from the run's config.json with its latest checkpoint loaded, and the epochs that checkpoint had
+    finished (with the steps done in the next one, if `with_step`)."""
     gan = training.build_gan(TrainConfig.load(run / "config.json"))
     noise = tf.Variable(np.zeros((training.SAMPLE_COUNT, gan.latent_dim), "float32"))
     checkpoint = TrainingCheckpoint(run / "checkpoints", gan, noise, run / "unused.keras")
-    return gan, noise, checkpoint.restore()
+    epoch, step = checkpoint.restore()
+    return gan, noise, (epoch, step) if with_step else epoch
 
 
 def test_every_epoch_writes_grid_gif_history_plot_and_checkpoint(trained_run):
@@ -328,22 +330,102 @@ def test_deterministic_runs_give_bit_identical_weights(tmp_path, faces):
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
 
 
+# Runs fit with a callback that sends this process `signum` at the end of G's update number `at`.
+SIGNAL_AT_STEP = """
+import os, signal, sys
+import keras
+from anime_dcgan import fit, training
+
+signum, at = int(sys.argv[1]), int(sys.argv[2])
+
+class SignalAt(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.g_optimizer.iterations) == at:
+            os.kill(os.getpid(), signum)
+
+callbacks = training.run_callbacks
+training.run_callbacks = lambda *args: [SignalAt(), *callbacks(*args)]
+sys.exit(fit.main(sys.argv[3:]))
+"""
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_sigterm_and_sigint_stop_the_run_with_how_to_resume_and_resume_works(signum, tmp_path):
+def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterrupted_run(signum, tmp_path):
+    data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
+    flags = ["--data", str(data), *TINY_FLAGS, "--epochs", "3", "--deterministic", "--verbose", "0"]
+    repo = Path(__file__).resolve().parent.parent
+    run = tmp_path / "run"
+    stopped = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "14", *flags, "--out", str(run)],
+                             capture_output=True, text=True, cwd=repo)  # fmt: skip
+    assert stopped.returncode == 130, stopped.stderr
+    assert f"stopping after this step" in stopped.stdout
+    assert f"Interrupted: run the same command with --out {run} to resume from step 4 of epoch 2." in stopped.stdout
+    assert not (run / "run.lock").exists()
+    assert [int(row["epoch"]) for row in history(run)] == [1]
+    gan, _, (epoch, step) = restored(run, with_step=True)
+    assert (epoch, step, int(gan.g_optimizer.iterations)) == (1, 4, 14)
+
+    resumed = subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *flags, "--out", str(run)],
+                             capture_output=True, text=True, cwd=repo)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Resuming {run} at step 4 of 10 in epoch 2" in resumed.stdout
+    assert [int(row["epoch"]) for row in history(run)] == [1, 2, 3]
+    gan, _, epoch = restored(run)
+    assert (epoch, int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (3, 30, 30)
+    if signum != signal.SIGTERM:
+        return
+    # The same run without the stop: bit-identical weights, and the same history (the resumed epoch's means
+    # include the steps done before the stop).
+    whole = tmp_path / "whole"
+    subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *flags, "--out", str(whole)], check=True,
+                   capture_output=True, cwd=repo)  # fmt: skip
+    for a, b in zip(load_generator(run).get_weights(), load_generator(whole).get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for row, row_whole in zip(history(run), history(whole)):
+        assert row.keys() == row_whole.keys()
+        for name in row:
+            assert float(row[name]) == pytest.approx(float(row_whole[name]), rel=1e-5), name
+
+
+def test_checkpoint_every_lets_a_killed_run_resume_mid_epoch(tmp_path):
     data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS]
-    process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS,
+               "--checkpoint-every", "0.0001"]  # fmt: skip
+    process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not (run / "checkpoints" / "ckpt-2.index").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signum)
-    out, _ = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert f"Interrupted: run the same command with --out {run} to resume" in out
-    assert not (run / "run.lock").exists()
-    _, _, done = restored(run)
-    assert done >= 2
-    finished = subprocess.run([*command, "--epochs", str(done + 1)], capture_output=True, text=True)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    gan, _, (done, step) = restored(run, with_step=True)
+    assert done >= 2 and int(gan.g_optimizer.iterations) == 10 * done + step
+    finished = subprocess.run([*command, "--epochs", str(done + 2)], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
-    assert [int(row["epoch"]) for row in history(run)] == list(range(1, done + 2))
+    assert [int(row["epoch"]) for row in history(run)] == list(range(1, done + 3))
+    gan, _, epoch = restored(run)
+    assert (epoch, int(gan.g_optimizer.iterations)) == (done + 2, 10 * (done + 2))
+
+
+def test_an_unreadable_mid_epoch_checkpoint_falls_back_to_the_epoch_before(run_copy, capsys):
+    gan, noise, _ = restored(run_copy)
+    checkpoint = TrainingCheckpoint(run_copy / "checkpoints", gan, noise, run_copy / "unused.keras")
+    checkpoint.save_mid_epoch(2, 1)
+    _, _, (epoch, step) = restored(run_copy, with_step=True)
+    assert (epoch, step) == (2, 1)
+    for path in (run_copy / "checkpoints" / "mid-epoch").glob("*.data-*"):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    capsys.readouterr()
+    _, _, (epoch, step) = restored(run_copy, with_step=True)
+    assert (epoch, step) == (2, 0)
+    out = capsys.readouterr().out
+    assert "cannot read checkpoint" in out and "mid-epoch" in out and "falling back to" in out and "ckpt-2" in out
+
+
+def test_a_signal_before_training_starts_stops_at_once(run_copy, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # as SIGTERM raises it while the data is read (fit's handler)
+
+    monkeypatch.setattr(training.data, "load_images", interrupted)
+    assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 130
+    assert f"--out {run_copy} to resume from the last checkpoint." in capsys.readouterr().out

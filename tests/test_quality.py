@@ -145,7 +145,7 @@ def test_every_technique_together_trains_and_resumes_with_its_average(faces, tmp
     config = TrainConfig.load(run / "config.json").resolved()
     gan = training.build_gan(config)
     checkpoint = TrainingCheckpoint(run / "checkpoints", gan, keras.Variable(np.zeros((64, 8), "float32")), tmp_path / "g.keras")
-    assert checkpoint.restore() == 1
+    assert checkpoint.restore() == (1, 0)
     for saved, restored in zip(exported.weights, gan.ema_generator.weights):
         np.testing.assert_array_equal(saved.numpy(), restored.numpy())
     assert any(not np.array_equal(a, g) for a, g in zip(trainable(gan.ema_generator), trainable(gan.generator)))
