@@ -14,14 +14,20 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from anime_dcgan import distribute
 from anime_dcgan.config import POLICIES, parse_policy
 TRANSLATION_RATIO = 0.125  # the largest shift as a fraction of the image's side
 CUTOUT_RATIO = 0.5  # the cut square's side as a fraction of the image's side
 
 
+def per_image(images, draw):
+    """`draw(rows)` for the images' batch (this replica's rows of it when a strategy splits the batch)."""
+    return distribute.local_rows(draw, ops.shape(images)[0])
+
+
 def per_image_uniform(images, low: float, high: float, seed_generator=None):
     """One uniform draw in [low, high) per image, shaped (batch, 1, 1, 1) and typed to broadcast over `images`."""
-    draw = keras.random.uniform((ops.shape(images)[0], 1, 1, 1), minval=low, maxval=high, seed=seed_generator)
+    draw = per_image(images, lambda rows: keras.random.uniform((rows, 1, 1, 1), low, high, seed=seed_generator))
     return ops.cast(draw, images.dtype)
 
 
@@ -40,7 +46,7 @@ def shift_along(images, axis: int, ratio: float, seed_generator=None):
     r = round(ratio x side); the pixels it uncovers are zero. A gather, so the gradient reaches the pixels kept."""
     size = images.shape[axis]
     limit = int(size * ratio + 0.5)
-    offsets = keras.random.randint((ops.shape(images)[0], 1), -limit, limit + 1, seed=seed_generator)
+    offsets = per_image(images, lambda rows: keras.random.randint((rows, 1), -limit, limit + 1, seed=seed_generator))
     # Output index i reads input index i - offset, which is index i - offset + 1 of the image with a zero border;
     # every index that falls outside the image lands on that border.
     sources = ops.clip(ops.arange(size, dtype="int32")[None, :] - offsets + 1, 0, size + 1)
@@ -61,7 +67,7 @@ def random_band(images, axis: int, ratio: float, seed_generator=None):
     size = images.shape[axis]
     width = int(size * ratio + 0.5)
     # Centres 0..size for an even band and 0..size-1 for an odd one: it sticks out equally far past either edge.
-    centres = keras.random.randint((ops.shape(images)[0], 1), 0, size + 1 - width % 2, seed=seed_generator)
+    centres = per_image(images, lambda rows: keras.random.randint((rows, 1), 0, size + 1 - width % 2, seed=seed_generator))
     starts = centres - width // 2
     lines = ops.arange(size, dtype="int32")[None, :]
     inside = ops.logical_and(lines >= starts, lines < starts + width)

@@ -19,6 +19,8 @@ IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
 UPSAMPLINGS = ("transpose", "resize")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# tf.distribute: "auto" takes a TPU when one is attached, every GPU when there are several, else one device.
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 JIT_COMPILE = ("auto", "on", "off")  # XLA; "auto" is Keras's choice: on with a GPU, off on a CPU
 NONFINITE_ACTIONS = ("stop", "skip")  # what a NaN/Inf in a step does to the run
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
@@ -176,6 +178,7 @@ CHECKS = {
     "on_nonfinite": one_of(NONFINITE_ACTIONS),
     "precision": one_of(PRECISIONS),
     "jit_compile": one_of(JIT_COMPILE),
+    "strategy": one_of(STRATEGIES),
     "steps_per_execution": positive_int,
     "checkpoint_every": non_negative_float,
 }
@@ -225,8 +228,9 @@ class TrainConfig:
     spectral_norm: bool = False  # on every layer of D, which then has no BatchNorm
     r1: float = 0.0  # gamma of the R1 penalty on real images; 0 = off
     r1_every: int = 1  # lazy R1: the penalty every this many D steps
-    augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"; "" = off
-    ema: float | None = None  # decay of the generator's weight average; None = off
+    # The default recipe, chosen by FID in docs/quality.md; --preset dcgan turns both off.
+    augment: str = "color,translation,cutout"  # DiffAugment policy; "" = off
+    ema: float | None = 0.999  # decay of the generator's weight average; None = off
     holdout: float = 0.0  # faces of `data` kept out of training: a count, or a fraction if below 1; 0 = none
     eval_every: int = 0  # measure FID and KID every this many epochs; 0 = never
     eval_n: int = 1000  # generated faces per measurement
@@ -234,6 +238,7 @@ class TrainConfig:
     on_nonfinite: str = "stop"  # a NaN/Inf update is always dropped; "stop" ends the run there, "skip" goes on
     precision: str = "auto"  # Keras dtype policy of both networks; "auto" picks by device when a run starts
     jit_compile: str = "auto"  # compile the train step with XLA: "on", "off" or Keras's "auto"
+    strategy: str = "auto"  # the devices that train, as a tf.distribute strategy (see STRATEGIES)
     steps_per_execution: int = 1  # train steps per call into the compiled function
     deterministic: bool = False  # TensorFlow op determinism: the same weights from the same seed on the same machine
     checkpoint_every: float = 10.0  # minutes between checkpoints within an epoch; 0: only at epoch ends (and signals)

@@ -156,4 +156,7 @@ def training_stream(
     """
     count = int(images.shape[0])
     indices = shuffled_indices(count, batch_size, seed).repeat()
-    return gathered(images, indices.skip(first_epoch * (count // batch_size) + first_step))
+    stream = gathered(images, indices.skip(first_epoch * (count // batch_size) + first_step))
+    options = tf.data.Options()  # several workers share out the batches (they come from memory, not files)
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return stream.with_options(options)

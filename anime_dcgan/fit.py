@@ -24,6 +24,7 @@ from anime_dcgan.config import (
     POLICIES,
     PRECISIONS,
     PRESETS,
+    STRATEGIES,
     UPSAMPLINGS,
     ConfigError,
     TrainConfig,
@@ -126,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jit-compile", choices=JIT_COMPILE,
                      help="compile the training step with XLA; 'auto' is Keras's choice: on with a GPU, off on a CPU "
                      f"(default: {d.jit_compile})")
+    run.add_argument("--strategy", choices=STRATEGIES,
+                     help="the devices that train: 'auto' takes a TPU when one is attached, every GPU when there are "
+                     "several ('mirrored'), else one device ('default'); 'multi-worker' trains on the machines listed "
+                     f"in TF_CONFIG, with the batch split across all replicas (default: {d.strategy})")
     run.add_argument("--steps-per-execution", type=positive_int, metavar="N",
                      help=f"training steps per call into the compiled step; more hides per-step overhead on fast "
                      f"accelerators (default: {d.steps_per_execution})")

@@ -6,14 +6,17 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from anime_dcgan import losses
+from anime_dcgan import distribute, losses
 from anime_dcgan.augment import diff_augment
 
 
 class GAN(keras.Model):
     """Trains `generator` against `discriminator`: `d_steps` discriminator updates, then one generator update.
 
-    Each batch the model receives holds `d_steps` real batches stacked along the first axis, one per D update.
+    Each batch the model receives holds `d_steps` real batches interleaved along the first axis (rows i, i + d_steps,
+    i + 2 d_steps, ... are the i-th D update's), so that any contiguous split of it across replicas gives each
+    replica its share of every update's batch.
+    Built and compiled under a tf.distribute strategy's scope, it trains on all of its replicas (see `distribute`).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, seed: int | None = None, **kwargs):
@@ -22,6 +25,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = generator.input_shape[-1]
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.built = True  # both networks are; Keras must not build the GAN by calling it on a batch of images
 
     def compile(
         self,
@@ -87,7 +91,9 @@ class GAN(keras.Model):
         return self.ema_generator or self.generator
 
     def sample_latent(self, batch_size) -> tf.Tensor:
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return distribute.local_rows(
+            lambda rows: keras.random.normal((rows, self.latent_dim), seed=self.seed_generator), batch_size
+        )
 
     def call(self, latent, training: bool = False):
         return self.generator(latent, training=training)
@@ -98,7 +104,7 @@ class GAN(keras.Model):
         G draws each batch of fakes once: the last D update and G's update share one forward pass of G (and its
         augmentation), with G's tape paused while D learns from those fakes.
         """
-        real_batches = ops.split(real_images, self.d_steps)
+        real_batches = [real_images[i :: self.d_steps] for i in range(self.d_steps)]
         batch_size = ops.shape(real_batches[0])[0]
         for real in real_batches[:-1]:
             self.discriminator_step(real, self.generate(batch_size))
@@ -107,9 +113,9 @@ class GAN(keras.Model):
             with tape.stop_recording():
                 self.discriminator_step(real_batches[-1], fake_images)
             g_loss = self.gan_loss.generator(self.discriminator(fake_images, training=True))
-            scaled_loss = self.g_optimizer.scale_loss(g_loss)  # unchanged unless float16's loss scaling is on
+            scaled_loss = self.loss_for_gradients(self.g_optimizer, g_loss)
         self.generator_update(g_loss, tape.gradient(scaled_loss, self.generator.trainable_weights))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return distribute.step_results({name: tracker.result() for name, tracker in self.trackers.items()})
 
     def augmented(self, images):
         """What D is shown of `images`: the DiffAugment policy applied, if there is one."""
@@ -133,8 +139,8 @@ class GAN(keras.Model):
                 d_loss += self.gp_weight * penalty
             if self.r1_gamma:
                 d_loss += 0.5 * self.r1_gamma * self.r1_every * self.lazy_r1_penalty(real_images)
-            scaled_loss = self.d_optimizer.scale_loss(d_loss)  # unchanged unless float16's loss scaling is on
-        skip = None if self.d_threshold is None else d_loss < self.d_threshold
+            scaled_loss = self.loss_for_gradients(self.d_optimizer, d_loss)
+        skip = None if self.d_threshold is None else distribute.global_mean(d_loss) < self.d_threshold
         gradients = tape.gradient(scaled_loss, self.discriminator.trainable_weights)
         self._update(self.d_optimizer, d_loss, gradients,
                      self.discriminator.trainable_weights, skip, "d_skipped")  # fmt: skip
@@ -144,7 +150,7 @@ class GAN(keras.Model):
 
     def generator_update(self, g_loss, gradients) -> None:
         """Apply G's gradients (unless skipped), count the loss and move the weight average."""
-        skip = None if self.g_threshold is None else g_loss <= self.g_threshold
+        skip = None if self.g_threshold is None else distribute.global_mean(g_loss) <= self.g_threshold
         self._update(self.g_optimizer, g_loss, gradients,
                      self.generator.trainable_weights, skip, "g_skipped")  # fmt: skip
         self.trackers["g_loss"].update_state(g_loss)
@@ -183,25 +189,30 @@ class GAN(keras.Model):
         for layer, momentum in zip(norms, momenta):
             layer.momentum = momentum
 
+    @staticmethod
+    def loss_for_gradients(optimizer, loss):
+        """What a replica differentiates: its batch's mean loss over the replica count, since the optimizer sums the
+        replicas' gradients, and times the loss scale under float16's loss scaling (else unchanged)."""
+        return optimizer.scale_loss(loss) / distribute.replicas()
+
     def _update(self, optimizer, loss, gradients, weights, skip, skip_counter: str) -> None:
-        """Apply the gradients, unless the loss or a gradient is NaN/Inf (counted as `nonfinite`: the weights stay
-        as they were) or `skip` (a boolean tensor, or None for never) is true (counted as `skip_counter`).
+        """Apply the gradients, unless a loss or a gradient is NaN/Inf on any replica (counted as `nonfinite`: the
+        weights stay as they were) or `skip` (a boolean tensor the same on every replica, or None for never) is true
+        (counted as `skip_counter`).
 
         Under a loss-scale optimizer (float16), gradients that overflow are its business: it skips that step and
         lowers the scale; only a non-finite loss counts here.
         """
         checked = [loss] if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else [loss, *gradients]
-        finite = ops.all(ops.stack([ops.all(ops.isfinite(tensor)) for tensor in checked]))
-        self.trackers["nonfinite"].update_state(1.0 - ops.cast(finite, "float32"))
+        locally_finite = ops.all(ops.stack([ops.all(ops.isfinite(tensor)) for tensor in checked]))
+        finite = ops.equal(distribute.global_mean(1.0 - ops.cast(locally_finite, "float32")), 0.0)
+        share = 1.0 / distribute.replicas()  # each replica counts its share of a dropped or skipped update
+        self.trackers["nonfinite"].update_state(share * (1.0 - ops.cast(finite, "float32")))
         skipped = ops.convert_to_tensor(False) if skip is None else skip
 
-        def apply():
+        def apply(gradients):
             optimizer.apply_gradients(zip(gradients, weights))
-            return ops.convert_to_tensor(0.0)
 
-        def hold():
-            return ops.convert_to_tensor(0.0)
-
-        ops.cond(ops.logical_and(finite, ops.logical_not(skipped)), apply, hold)
+        distribute.apply_if(ops.logical_and(finite, ops.logical_not(skipped)), apply, gradients)
         if skip is not None:
-            self.trackers[skip_counter].update_state(ops.cast(ops.logical_and(finite, skipped), "float32"))
+            self.trackers[skip_counter].update_state(share * ops.cast(ops.logical_and(finite, skipped), "float32"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from anime_dcgan import distribute
 from anime_dcgan.config import GENERATOR_ACTIVATIONS, IMAGE_SIZES, UPSAMPLINGS
 
 CRITIC_NORMALIZATIONS = ("batch", "layer", "none")
@@ -51,8 +52,14 @@ class ClipWeights(keras.constraints.Constraint):
 
 def _batch_norm(constraint=None) -> layers.BatchNormalization:
     # momentum 0.9 matches the paper's code (Torch's 0.1), so the moving statistics used for sampling keep up.
+    # Built under a strategy with several replicas, its batch statistics are those of the global batch.
     return layers.BatchNormalization(
-        momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_init(), gamma_constraint=constraint, beta_constraint=constraint
+        momentum=0.9,
+        epsilon=1e-5,
+        gamma_initializer=gamma_init(),
+        gamma_constraint=constraint,
+        beta_constraint=constraint,
+        synchronized=distribute.replicas() > 1,
     )
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from anime_dcgan import callbacks, data, losses, metrics, models
-from anime_dcgan.config import CONFIG_FILE, TrainConfig, parse_policy
+from anime_dcgan import callbacks, data, distribute, losses, metrics, models
+from anime_dcgan.config import CONFIG_FILE, ConfigError, TrainConfig, parse_policy
 from anime_dcgan.gan import GAN
 from anime_dcgan.lock import run_lock
 
@@ -122,7 +126,10 @@ def discriminator_normalization(config: TrainConfig) -> str:
 
 
 def describe_device() -> str:
-    """What trains, in words: "1 x NVIDIA A100-SXM4-40GB", or "CPU (2 cores, no GPU found)"."""
+    """What trains, in words: "8 TPU cores", "1 x NVIDIA A100-SXM4-40GB", or "CPU (2 cores, no GPU found)"."""
+    tpus = tf.config.list_logical_devices("TPU")
+    if tpus:
+        return f"{len(tpus)} TPU cores"
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
@@ -133,11 +140,48 @@ def describe_device() -> str:
 def train(
     config: TrainConfig, verbose: str | int = "auto", inception_weights: str | None = None
 ) -> keras.callbacks.History | None:
-    """Train (or resume) the run in config.out, writing its outputs there every epoch.
+    """Train (or resume) the run in config.out, writing its outputs there every epoch, on the devices of
+    config.strategy.
 
     `inception_weights` is the FID network's weights file for --eval-every (default: $ANIME_DCGAN_INCEPTION, else a
     download).
     """
+    strategy = distribute.make_strategy(config.strategy)  # first: a TPU must start before anything else
+    check_divisible(config, strategy.num_replicas_in_sync)
+    with folder_to_write(Path(config.out), strategy) as run_dir:
+        return _train(dataclasses.replace(config, out=str(run_dir)), strategy, verbose, inception_weights)
+
+
+def check_divisible(config: TrainConfig, replicas: int) -> None:
+    """Refuse a batch that the strategy's replicas cannot share equally."""
+    if config.batch_size % replicas:
+        raise ConfigError(
+            f"--batch-size {config.batch_size} does not split over the {replicas} replicas of --strategy "
+            f"{config.strategy}: pass a multiple of {replicas}"
+        )
+
+
+@contextlib.contextmanager
+def folder_to_write(run_dir: Path, strategy: tf.distribute.Strategy) -> Iterator[Path]:
+    """Where this process writes the run: `run_dir`, except on the workers of a multi-worker run other than the
+    chief. They take part in every checkpoint (reading the replicas' state is collective) but write into a private
+    copy of the run's checkpoints and history, deleted at the end, so that only the chief writes `run_dir`."""
+    if distribute.is_chief(strategy):
+        yield run_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="anime-dcgan-worker-") as private:
+        for name in ("checkpoints", "history.csv", CONFIG_FILE):
+            if (run_dir / name).is_dir():
+                shutil.copytree(run_dir / name, Path(private) / name)
+            elif (run_dir / name).exists():
+                shutil.copy2(run_dir / name, Path(private) / name)
+        print(f"Worker {strategy.cluster_resolver.task_id}: training with the chief, which writes {run_dir}")
+        yield Path(private)
+
+
+def _train(
+    config: TrainConfig, strategy: tf.distribute.Strategy, verbose: str | int, inception_weights: str | None
+) -> keras.callbacks.History | None:
     # A new run records the precision "auto" picked here, so that it resumes in the same one anywhere.
     config = dataclasses.replace(config, precision=resolve_precision(config.precision))
     images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
@@ -151,12 +195,14 @@ def train(
     print(
         f"{steps_per_epoch} steps per epoch of {images_per_step} images at {config.image_size} px, "
         f"loss {config.loss}, {config.optimizer}, {config.precision}, on {describe_device()}"
+        + "".join(f", {words}" for words in [distribute.describe(strategy)] if words)
     )
 
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()  # for the rest of this process
-    gan = build_gan(config)
+    with strategy.scope():
+        gan = build_gan(config)
     noise = tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
     checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
     initial_epoch, initial_step = checkpoint.restore()
@@ -172,8 +218,12 @@ def train(
     if (run_dir / CONFIG_FILE).exists():
         print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
     check_writable(run_dir)
-    preemption = callbacks.PreemptionCheckpoint(checkpoint, steps_per_epoch, config.checkpoint_every * 60, initial_step)
-    with run_lock(run_dir), preemption.catching_signals():  # one writer per run folder; signals stop after a step
+    # Several workers must checkpoint together: only at epoch ends, not on one process's clock or signal.
+    together = distribute.is_multi_worker(strategy)
+    seconds = 0 if together else config.checkpoint_every * 60
+    preemption = callbacks.PreemptionCheckpoint(checkpoint, steps_per_epoch, seconds, initial_step)
+    signals = contextlib.nullcontext() if together else preemption.catching_signals()
+    with run_lock(run_dir), signals:  # one writer per run folder; signals stop after a step
         try:
             config.save(run_dir / CONFIG_FILE)
             run = run_callbacks(config, noise, checkpoint, evaluation, initial_epoch) + [preemption]

@@ -32,6 +32,8 @@ declare -A candidates=(
   [resize-ema]="--preset dcgan --upsample resize --ema 0.999 $f32"
   [resize-augment-ema]="--preset dcgan --upsample resize $aug --ema 0.999 $f32"
   [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm $aug --ema 0.999 --d-lr 4e-4 --g-lr 1e-4 $f32"
+  # The default recipe as fit runs it with no flags (DiffAugment + EMA; on this CPU, bfloat16).
+  [default]=""
   # DiffAugment + EMA in bfloat16, with one generator forward pass per step (the shared-forward train_step).
   [dcgan-augment-ema-bf16]="--preset dcgan $aug --ema 0.999 --precision mixed_bfloat16"
 )

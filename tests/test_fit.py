@@ -64,7 +64,7 @@ def test_checkpoint_restores_the_trained_networks_and_optimizer_state(trained_ru
     assert epoch == 2
     assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2 * 3  # 48 faces / 16 per batch
     saved = load_generator(trained_run)  # written after the same epoch as the checkpoint
-    for mine, theirs in zip(gan.generator.weights, saved.weights):
+    for mine, theirs in zip(gan.sampler.weights, saved.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
 
 

@@ -1,0 +1,59 @@
+"""Trains a tiny GAN for two steps on one device, then from the same weights, seed and batches on two logical CPU
+devices under MirroredStrategy, and prints both runs' weights' largest difference and losses as JSON.
+
+A script, run in its own process by tests/test_distribute.py: the logical devices must be set up before TensorFlow
+starts. Usage: python mirrored_step.py LOSS [COMPILE_OPTIONS_JSON [DISCRIMINATOR_OPTIONS_JSON]]
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf  # noqa: E402
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [TESTS, os.path.dirname(TESTS)]  # conftest's helpers, and the package of this checkout
+from conftest import first_batch  # noqa: E402
+
+from anime_dcgan import losses, models  # noqa: E402
+from anime_dcgan.gan import GAN  # noqa: E402
+
+
+def build(strategy: tf.distribute.Strategy, loss: str, options: dict, d_options: dict) -> GAN:
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        gan = GAN(models.build_generator(8, 32, 4), models.build_discriminator(32, 4, **d_options), seed=3)
+        gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),  # Adam would magnify rounding in tiny gradients
+                    gan_loss=losses.get(loss), **options)  # fmt: skip
+    return gan
+
+
+def networks(gan: GAN) -> list[np.ndarray]:
+    return [weight.numpy() for model in (gan.generator, gan.discriminator, gan.sampler) for weight in model.weights]
+
+
+loss = sys.argv[1]
+options, d_options = (json.loads(text) for text in (sys.argv[2:] + ["{}", "{}"])[:2])
+batches = tf.data.Dataset.from_tensor_slices(first_batch(32)).batch(16)  # two steps of 16 faces
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+single, mirrored = (build(each, loss, options, d_options) for each in (tf.distribute.get_strategy(), strategy))
+before = networks(single)
+for weight, value in zip([w for m in (mirrored.generator, mirrored.discriminator, mirrored.sampler) for w in m.weights],
+                         before):  # fmt: skip
+    weight.assign(value)
+histories = [gan.fit(batches, epochs=1, verbose=0).history for gan in (single, mirrored)]
+after_single, after_mirrored = networks(single), networks(mirrored)
+print(json.dumps({
+    "replicas": strategy.num_replicas_in_sync,
+    "largest_change": max(float(np.abs(a - b).max()) for a, b in zip(after_single, before)),
+    "largest_difference": max(float(np.abs(a - b).max()) for a, b in zip(after_single, after_mirrored)),
+    "single": {name: values[-1] for name, values in histories[0].items()},
+    "mirrored": {name: values[-1] for name, values in histories[1].items()},
+}))  # fmt: skip
