@@ -41,8 +41,9 @@ def reference_step(config: TrainConfig, real_batch) -> Callable[[int], None]:
     from anime_dcgan import models
 
     keras.mixed_precision.set_global_policy("float32")
-    generator = models.build_generator(config.latent_dim, config.image_size, config.width)
-    discriminator = models.build_discriminator(config.image_size, config.width)
+    # Keras's own layers, as the tutorial has them (the project's networks train BatchNorm with a fused kernel).
+    generator = models.portable(models.build_generator(config.latent_dim, config.image_size, config.width))
+    discriminator = models.portable(models.build_discriminator(config.image_size, config.width))
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
     g_optimizer, d_optimizer = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
 
@@ -89,11 +90,12 @@ def project_step(config: TrainConfig, real_batch, precision: str, jit_compile: b
 
 
 def pipeline(config: TrainConfig) -> Callable[[int], None]:
-    """Batches of the input pipeline on `config`'s data, as training reads them."""
+    """Batches of the input pipeline on `config`'s data, as `fit` reads them (decoded once, then gathered)."""
     from anime_dcgan import data
 
-    dataset, _ = data.make_dataset(config.data_folder, config.image_size, config.batch_size, seed=0)
-    batches = iter(dataset.repeat())
+    images, folder = data.load_images(config.data_folder, config.image_size)
+    data.check_enough(folder, config.batch_size)
+    batches = iter(data.training_stream(images, config.batch_size, seed=0))
 
     def run(steps: int) -> None:
         for _ in range(steps):

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure  # drawn straight to a file: no pyplot, so 
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
-from anime_dcgan import metrics
+from anime_dcgan import metrics, models
 from anime_dcgan.images import make_grid, save_png, to_uint8
 
 
@@ -219,7 +219,7 @@ class QualityEvaluation(keras.callbacks.Callback):
             logs.update(scores)
         if scores["fid"] < self.best_fid:
             self.best_fid = scores["fid"]
-            _replace_atomically(self.best_path, lambda tmp: self.model.sampler.save(tmp))
+            _replace_atomically(self.best_path, lambda tmp: models.portable(self.model.sampler).save(tmp))
 
 
 def best_fid(rows: list[dict]) -> float:
@@ -305,7 +305,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self.epoch.assign(epoch + 1)
-        _replace_atomically(self.generator_path, lambda tmp: self.model.sampler.save(tmp))
+        _replace_atomically(self.generator_path, lambda tmp: models.portable(self.model.sampler).save(tmp))
         self.manager.save(checkpoint_number=epoch + 1)
 
 

@@ -112,10 +112,10 @@ def to_unit_range(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
-def gathered(images: tf.Variable, index_batches: tf.data.Dataset) -> tf.data.Dataset:
-    """Batches of `images` in [-1, 1], taken by batches of indices, prefetched."""
-    batches = index_batches.map(lambda indices: to_unit_range(tf.gather(images, indices)), tf.data.AUTOTUNE)
-    return batches.prefetch(tf.data.AUTOTUNE)
+def gathered(images: tf.Variable, index_batches: tf.data.Dataset, scaled: bool = True) -> tf.data.Dataset:
+    """Batches of `images` taken by batches of indices, prefetched: in [-1, 1], or as uint8 pixels if not `scaled`."""
+    scale = to_unit_range if scaled else tf.identity
+    return index_batches.map(lambda indices: scale(tf.gather(images, indices)), tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def shuffled_indices(count: int, batch_size: int, seed: int | None) -> tf.data.Dataset:
@@ -147,16 +147,18 @@ def check_enough(folder: ImageFolder, batch_size: int) -> None:
 
 
 def training_stream(
-    images: tf.Variable, batch_size: int, seed: int, first_epoch: int = 0, first_step: int = 0
+    images: tf.Variable, batch_size: int, seed: int, first_epoch: int = 0, first_step: int = 0, scaled: bool = False
 ) -> tf.data.Dataset:
-    """Endless batches of `images` in [-1, 1], epoch after epoch, starting at step `first_step` of `first_epoch`.
+    """Endless batches of `images`, epoch after epoch, starting at step `first_step` of `first_epoch`: as uint8
+    pixels (the GAN scales them on its device: a quarter of the bytes of float32 to copy there), or in [-1, 1] if
+    `scaled`.
 
     The order of every epoch follows from `seed` alone, and skipping ahead skips indices, not images, so a run
     resumed at any step (in a new process) sees the batches an uninterrupted run would have, at once.
     """
     count = int(images.shape[0])
     indices = shuffled_indices(count, batch_size, seed).repeat()
-    stream = gathered(images, indices.skip(first_epoch * (count // batch_size) + first_step))
+    stream = gathered(images, indices.skip(first_epoch * (count // batch_size) + first_step), scaled)
     options = tf.data.Options()  # several workers share out the batches (they come from memory, not files)
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return stream.with_options(options)

@@ -8,12 +8,13 @@ from keras import ops
 
 from anime_dcgan import distribute, losses
 from anime_dcgan.augment import diff_augment
+from anime_dcgan.data import to_unit_range
 
 
 class GAN(keras.Model):
     """Trains `generator` against `discriminator`: `d_steps` discriminator updates, then one generator update.
 
-    Each batch the model receives holds `d_steps` real batches interleaved along the first axis (rows i, i + d_steps,
+    Each batch the model receives (images in [-1, 1], or uint8 pixels, scaled on the device) holds `d_steps` real batches interleaved along the first axis (rows i, i + d_steps,
     i + 2 d_steps, ... are the i-th D update's), so that any contiguous split of it across replicas gives each
     replica its share of every update's batch.
     Built and compiled under a tf.distribute strategy's scope, it trains on all of its replicas (see `distribute`).
@@ -104,6 +105,8 @@ class GAN(keras.Model):
         G draws each batch of fakes once: the last D update and G's update share one forward pass of G (and its
         augmentation), with G's tape paused while D learns from those fakes.
         """
+        if real_images.dtype == "uint8":
+            real_images = to_unit_range(real_images)
         real_batches = [real_images[i :: self.d_steps] for i in range(self.d_steps)]
         batch_size = ops.shape(real_batches[0])[0]
         for real in real_batches[:-1]:

@@ -220,6 +220,8 @@ def _train(
     check_writable(run_dir)
     # Several workers must checkpoint together: only at epoch ends, not on one process's clock or signal.
     together = distribute.is_multi_worker(strategy)
+    # Keras averages a first batch over the replicas to build the model, a collective that takes no uint8 pixels.
+    several = strategy.num_replicas_in_sync > 1 or together
     seconds = 0 if together else config.checkpoint_every * 60
     preemption = callbacks.PreemptionCheckpoint(checkpoint, steps_per_epoch, seconds, initial_step)
     signals = contextlib.nullcontext() if together else preemption.catching_signals()
@@ -231,7 +233,8 @@ def _train(
             while initial_epoch < config.epochs:  # the rest of a part-done epoch first, on its own, then whole ones
                 until = initial_epoch + 1 if initial_step else config.epochs
                 history = gan.fit(
-                    data.training_stream(images, images_per_step, config.seed, initial_epoch, initial_step),
+                    data.training_stream(images, images_per_step, config.seed, initial_epoch, initial_step,
+                                         scaled=several),  # fmt: skip
                     epochs=until,
                     initial_epoch=initial_epoch,
                     steps_per_epoch=steps_per_epoch - initial_step,
