@@ -14,9 +14,11 @@ import argparse
 import dataclasses
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from anime_dcgan.cli import import_tensorflow, program_name
 from anime_dcgan.config import IMAGE_SIZES, PRECISIONS, TrainConfig
@@ -31,6 +33,7 @@ class Candidate:
     name: str
     images_per_step: int
     run: Callable[[int], None]
+    steps: int | None = None  # steps of every turn, if fixed by the candidate (a whole epoch); else the bench's
 
 
 def reference_step(config: TrainConfig, real_batch) -> Callable[[int], None]:
@@ -104,6 +107,34 @@ def pipeline(config: TrainConfig) -> Callable[[int], None]:
     return run
 
 
+def fit_epochs(config: TrainConfig, run_dir: Path) -> Candidate:
+    """Whole epochs of `fit` on `config`'s faces as a run trains them: the stream, the default step and every
+    epoch's outputs (grid, GIF, history and plot, standing statistics, checkpoint and generator) into `run_dir`."""
+    import keras
+    import tensorflow as tf
+
+    from anime_dcgan import callbacks, data, training
+
+    images, folder = data.load_images(config.data_folder, config.image_size)
+    data.check_enough(folder, config.batch_size)
+    config = dataclasses.replace(config, out=str(run_dir))
+    gan = training.build_gan(config)
+    noise = tf.Variable(keras.random.normal((training.SAMPLE_COUNT, config.latent_dim), seed=0), trainable=False)
+    checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
+    outputs = training.run_callbacks(config, noise, checkpoint, None, initial_epoch=0)
+    steps = folder.images // config.batch_size
+    epochs_done = [0]
+
+    def run(_: int) -> None:
+        epoch = epochs_done[0]
+        stream = data.training_stream(images, config.batch_size, config.seed, epoch)
+        gan.fit(stream, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps, shuffle=False, verbose=0,
+                callbacks=outputs)
+        epochs_done[0] += 1
+
+    return Candidate(f"fit epoch ({steps} steps, with its outputs)", config.batch_size, run, steps)
+
+
 def time_candidates(candidates: list[Candidate], steps: int, repeats: int, warmup: int = 2) -> dict[str, float]:
     """Median images/s of each candidate over `repeats` turns of `steps` steps, the candidates taking turns."""
     for candidate in candidates:
@@ -113,7 +144,8 @@ def time_candidates(candidates: list[Candidate], steps: int, repeats: int, warmu
         for candidate in candidates:
             start = time.perf_counter()
             candidate.run(steps)
-            rates[candidate.name].append(steps * candidate.images_per_step / (time.perf_counter() - start))
+            images = (candidate.steps or steps) * candidate.images_per_step
+            rates[candidate.name].append(images / (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
@@ -132,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--xla", nargs="+", choices=("off", "on"), default=["off"],
                         help="XLA settings of those steps (default: off)")  # fmt: skip
     parser.add_argument("--data", help="faces for the pipeline figure (default: the bundled sample)")
+    parser.add_argument("--fit-epoch", action="store_true",
+                        help="also time whole epochs of fit on those faces, outputs and all, as a run trains them")  # fmt: skip
     return parser
 
 
@@ -160,15 +194,18 @@ def main(argv: list[str] | None = None) -> int:
     for i, (precision, xla) in enumerate(settings):
         name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {xla})"
         candidates.append(Candidate(name, config.batch_size, project_step(config, real_batch, precision, xla == "on")))
-    try:
-        candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
-    except data.DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    with tempfile.TemporaryDirectory(prefix="anime-dcgan-bench-") as scratch:  # fit epochs write a run here
+        try:
+            candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
+            if args.fit_epoch:
+                candidates.append(fit_epochs(config, Path(scratch)))
+        except data.DataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
-    print(f"Timing {args.repeats} turns of {args.steps} steps of {config.batch_size} images at {config.image_size} px, "
-          f"width {config.width}, on {describe_device()}")  # fmt: skip
-    rates = time_candidates(candidates, args.steps, args.repeats)
+        print(f"Timing {args.repeats} turns of {args.steps} steps of {config.batch_size} images at {config.image_size} px, "
+              f"width {config.width}, on {describe_device()}")  # fmt: skip
+        rates = time_candidates(candidates, args.steps, args.repeats)
     reference = rates[REFERENCE]
     print(f"{'':44}{'images/s':>10}{'x reference':>13}")
     for name, rate in rates.items():

@@ -56,7 +56,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
     """Keras's BatchNormalization, trained with TensorFlow's fused kernel where it applies (4-d NHWC inputs, training,
     one replica): one op forward and one backward, in the input's dtype, where Keras's own layer runs several
     float32 ops over the whole feature map. The same weights and statistics: the moving variance takes the batch's
-    biased variance, as Keras's does. On a CPU with bfloat16 this makes a training step about 15 % faster.
+    biased variance, as Keras's does.
     """
 
     def call(self, inputs, training=None, mask=None):

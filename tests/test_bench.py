@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from anime_dcgan import bench
+from anime_dcgan import bench, callbacks
 from anime_dcgan.training import resolve_precision
 
 
@@ -21,6 +21,18 @@ def test_bench_prints_a_row_per_candidate_and_the_ratio_last(capsys):
     assert rows["reference step (TF tutorial, float32)"][1] == "1.00x"
     ratio = float(lines[-1].removeprefix("ratio="))
     assert lines[-1].startswith("ratio=") and ratio == pytest.approx(float(rows[default][1][:-1]), abs=0.006)
+
+
+def test_fit_epochs_are_timed_whole_with_their_outputs(capsys, monkeypatch):
+    grids = []
+    save_png = callbacks.save_png
+    monkeypatch.setattr(callbacks, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
+    argv = ["--image-size", "32", "--width", "4", "--batch-size", "100", "--steps", "1", "--repeats", "2",
+            "--precision", "float32", "--fit-epoch"]  # fmt: skip
+    assert bench.main(argv) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("fit epoch")]
+    assert row and row[0].startswith("fit epoch (10 steps, with its outputs)") and float(row[0][44:].split()[0]) > 0
+    assert len(grids) == 3  # a grid after each epoch: the warm-up's and two timed turns
 
 
 def test_candidates_take_turns_and_the_median_counts():
