@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +16,8 @@ from anime_dcgan.config import IMAGE_EXTENSIONS
 
 MIN_IMAGE_SIDE = 16  # smaller images are skipped, not blown up into training faces
 HOLDOUT_SEED = 2015  # fixed, so every run on a folder holds out the same faces whatever its --seed
+# Decoded sets too big for memory go to a file here, made once and reused by every later run on the same files.
+CACHE_DIR = Path(os.environ.get("ANIME_DCGAN_CACHE", "~/.cache/anime_dcgan")).expanduser() / "images"
 
 
 class DataError(ValueError):
@@ -85,26 +91,80 @@ def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
-def load_images(root: str | Path, image_size: int, files: list[Path] | None = None) -> tuple[tf.Variable, ImageFolder]:
+Images = tf.Variable | np.ndarray  # decoded faces, (images, side, side, 3) uint8: in memory, or a file's memory map
+
+
+def load_images(root: str | Path, image_size: int, files: list[Path] | None = None) -> tuple[Images, ImageFolder]:
     """Decode every readable image under `root` (or just `files`, if given) once, in parallel, into one uint8 array
-    in memory, shaped (images, image_size, image_size, 3): batches are gathered from it, so no epoch touches the disk.
+    shaped (images, image_size, image_size, 3), from which batches are gathered: in memory when it takes at most half
+    of the memory available, else in a file under CACHE_DIR (see `cached_images`).
 
     Unreadable and tiny files are dropped and listed in the returned ImageFolder.
     """
+    root = Path(root)
     files = find_image_files(root) if files is None else files
-    paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
-    decoded = paths.map(lambda p: (p, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
-    readable: set[str] = set()
-    arrays = []
-    for batch_paths, batch_images in decoded.batch(1024):
-        readable.update(p.decode() for p in batch_paths.numpy())
-        arrays.append(batch_images.numpy())
-    skipped = tuple(str(p.relative_to(root)) for p in files if str(p) not in readable)
-    folder = ImageFolder(Path(root), len(readable), skipped)
-    if not readable:
-        raise DataError(f"none of the {len(files)} image files in {root} could be decoded: check the files")
+    if len(files) * image_size * image_size * 3 > available_memory() // 2:
+        return cached_images(root, image_size, files)
+    readable, arrays = [], []
+    for paths, images in decoded_batches(files, image_size):
+        readable += paths
+        arrays.append(images)
+    folder = found(root, files, readable)
     # A variable, not a constant: tf.data functions capture it by reference, so its size is not limited to 2 GB.
     return tf.Variable(np.concatenate(arrays), trainable=False, name="decoded_images"), folder
+
+
+def decoded_batches(files: list[Path], image_size: int) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(paths, uint8 images) of the readable files, up to 1,024 at a time, decoded in parallel."""
+    paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
+    decoded = paths.map(lambda p: (p, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    for batch_paths, batch_images in decoded.batch(1024):
+        yield [p.decode() for p in batch_paths.numpy()], batch_images.numpy()
+
+
+def found(root: Path, files: list[Path], readable: list[str]) -> ImageFolder:
+    """What decoding `files` gave: the readable count and the skipped files; DataError if none was readable."""
+    if not readable:
+        raise DataError(f"none of the {len(files)} image files in {root} could be decoded: check the files")
+    kept = set(readable)
+    return ImageFolder(root, len(readable), tuple(str(p.relative_to(root)) for p in files if str(p) not in kept))
+
+
+def available_memory() -> int:
+    """Bytes of memory available for new data: MemAvailable on Linux, else all physical memory."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def cached_images(root: Path, image_size: int, files: list[Path]) -> tuple[np.ndarray, ImageFolder]:
+    """The decoded images as a read-only memory map of a file in CACHE_DIR, written on first use (decoding each
+    image once, as in memory) and reused by every later run on the same files at the same size.
+
+    The file is named by the files' paths, sizes and modification times: a changed folder gets a new one. It is
+    complete only once its .json record is written, so a run cut short while writing it starts it again.
+    """
+    listing = "\n".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files) + f"\n{image_size}"
+    array_file = CACHE_DIR / f"{hashlib.sha256(listing.encode()).hexdigest()[:20]}-{image_size}px.npy"
+    record_file = array_file.with_suffix(".json")
+    if not record_file.exists():
+        print(f"Decoding {len(files)} images at {image_size} px into {array_file} (once: too many to hold in memory)")
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        array = np.lib.format.open_memmap(array_file, "w+", np.uint8, (len(files), image_size, image_size, 3))
+        readable: list[str] = []
+        for paths, images in decoded_batches(files, image_size):
+            array[len(readable) : len(readable) + len(paths)] = images
+            readable += paths
+        array.flush()
+        del array
+        found(root, files, readable)  # nothing readable: no record, DataError
+        record_file.write_text(json.dumps({"readable": readable}))
+    readable = json.loads(record_file.read_text())["readable"]
+    return np.load(array_file, mmap_mode="r")[: len(readable)], found(root, files, readable)
 
 
 def to_unit_range(images: tf.Tensor) -> tf.Tensor:
@@ -112,10 +172,19 @@ def to_unit_range(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
-def gathered(images: tf.Variable, index_batches: tf.data.Dataset, scaled: bool = True) -> tf.data.Dataset:
+def gathered(images: Images, index_batches: tf.data.Dataset, scaled: bool = True) -> tf.data.Dataset:
     """Batches of `images` taken by batches of indices, prefetched: in [-1, 1], or as uint8 pixels if not `scaled`."""
     scale = to_unit_range if scaled else tf.identity
-    return index_batches.map(lambda indices: scale(tf.gather(images, indices)), tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return index_batches.map(lambda indices: scale(take(images, indices)), tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def take(images: Images, indices: tf.Tensor) -> tf.Tensor:
+    """The images at `indices`, from memory or, for a file's memory map, read from the file."""
+    if isinstance(images, tf.Variable):
+        return tf.gather(images, indices)
+    batch = tf.numpy_function(lambda rows: images[rows], [indices], tf.uint8, stateful=False)
+    batch.set_shape([None, *images.shape[1:]])
+    return batch
 
 
 def shuffled_indices(count: int, batch_size: int, seed: int | None) -> tf.data.Dataset:
@@ -147,7 +216,7 @@ def check_enough(folder: ImageFolder, batch_size: int) -> None:
 
 
 def training_stream(
-    images: tf.Variable, batch_size: int, seed: int, first_epoch: int = 0, first_step: int = 0, scaled: bool = False
+    images: Images, batch_size: int, seed: int, first_epoch: int = 0, first_step: int = 0, scaled: bool = False
 ) -> tf.data.Dataset:
     """Endless batches of `images`, epoch after epoch, starting at step `first_step` of `first_epoch`: as uint8
     pixels (the GAN scales them on its device: a quarter of the bytes of float32 to copy there), or in [-1, 1] if

@@ -92,3 +92,25 @@ def test_folder_of_only_corrupt_files_is_a_clear_error(tmp_path):
 def test_fewer_images_than_one_batch_is_a_clear_error(faces):
     with pytest.raises(data.DataError, match="fewer than the 64 of one training step.*--batch-size"):
         data.make_dataset(faces, 32, 64)
+
+
+def test_a_set_too_big_for_memory_is_decoded_once_into_a_file_and_batched_from_it(mixed_folder, tmp_path, monkeypatch):
+    in_memory, folder = data.load_images(mixed_folder, 32)
+    monkeypatch.setattr(data, "available_memory", lambda: 0)  # nothing fits in memory
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
+    from_file, folder_from_file = data.load_images(mixed_folder, 32)
+    assert isinstance(from_file, np.memmap) and not from_file.flags.writeable
+    assert folder_from_file == folder and folder.skipped  # the same images found, the same files skipped
+    np.testing.assert_array_equal(from_file, in_memory.numpy())
+    assert len(list((tmp_path / "cache").glob("*-32px.npy"))) == 1
+
+    def no_decoding(*args):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(data, "decode_image", no_decoding)  # a later run reads the file
+    again, _ = data.load_images(mixed_folder, 32)
+    np.testing.assert_array_equal(again, in_memory.numpy())
+    batches = [data.training_stream(images, 2, seed=3, first_step=1).take(3) for images in (in_memory, again)]
+    for batch, batch_from_file in zip(*batches):
+        assert batch.dtype == batch_from_file.dtype == tf.uint8 and batch.shape == batch_from_file.shape == (2, 32, 32, 3)
+        np.testing.assert_array_equal(batch, batch_from_file)
