@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from anime_dcgan.config import ConfigError
+
 
 def tpu_attached() -> bool:
     """Whether this machine has a TPU to connect to: a Colab or Cloud TPU named in the environment, or a TPU VM's
@@ -29,15 +31,31 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if name == "auto":
         name = "tpu" if tpu_attached() else "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "default"
     if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver("local" if glob.glob("/dev/accel*") else None)
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
+        return tpu_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":  # reads TF_CONFIG: {"cluster": {"worker": ["host:port", ...]}, "task": {...}}
+        if not os.environ.get("TF_CONFIG"):
+            raise ConfigError(
+                "--strategy multi-worker needs TF_CONFIG, naming every machine and which one this is, set on each "
+                "of them (see the README's multi-machine example); on one machine use --strategy auto"
+            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def tpu_strategy() -> tf.distribute.TPUStrategy:
+    """Connect to the attached TPU (a TPU VM's own chips, or the one TPU_NAME or COLAB_TPU_ADDR names) and start it."""
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver("local" if glob.glob("/dev/accel*") else None)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as error:
+        raise ConfigError(
+            f"--strategy tpu found no TPU to use ({str(error).splitlines()[0]}): on Colab pick a TPU runtime, on a "
+            "Cloud TPU set TPU_NAME, or pass --strategy auto"
+        ) from None
+    return tf.distribute.TPUStrategy(resolver)
 
 
 def describe(strategy: tf.distribute.Strategy) -> str:

@@ -109,6 +109,20 @@ def test_a_tpu_is_found_from_colab_and_cloud_settings(monkeypatch):
     assert distribute.tpu_attached()
 
 
+def test_asking_for_devices_that_are_not_there_is_a_one_line_error(faces, tmp_path, monkeypatch):
+    for name in ("COLAB_TPU_ADDR", "TPU_NAME", "TF_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match=r"--strategy tpu found no TPU to use .*: on Colab pick a TPU runtime"):
+        distribute.make_strategy("tpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "anime_dcgan.fit", "--data", str(faces), "--out", str(tmp_path / "run"), *TINY_FLAGS,
+         "--strategy", "multi-worker"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2 and not (tmp_path / "run").exists()
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --strategy multi-worker needs TF_CONFIG")
+
+
 def test_a_batch_the_replicas_cannot_share_is_refused_with_what_to_pass():
     training.check_divisible(TrainConfig(batch_size=128), 8)
     with pytest.raises(ConfigError, match=r"--batch-size 100 does not split over the 8 replicas .*a multiple of 8"):
