@@ -67,7 +67,8 @@ def random_band(images, axis: int, ratio: float, seed_generator=None):
     size = images.shape[axis]
     width = int(size * ratio + 0.5)
     # Centres 0..size for an even band and 0..size-1 for an odd one: it sticks out equally far past either edge.
-    centres = per_image(images, lambda rows: keras.random.randint((rows, 1), 0, size + 1 - width % 2, seed=seed_generator))
+    highest = size + 1 - width % 2
+    centres = per_image(images, lambda rows: keras.random.randint((rows, 1), 0, highest, seed=seed_generator))
     starts = centres - width // 2
     lines = ops.arange(size, dtype="int32")[None, :]
     inside = ops.logical_and(lines >= starts, lines < starts + width)

@@ -110,16 +110,13 @@ def pipeline(config: TrainConfig) -> Callable[[int], None]:
 def fit_epochs(config: TrainConfig, run_dir: Path) -> Candidate:
     """Whole epochs of `fit` on `config`'s faces as a run trains them: the stream, the default step and every
     epoch's outputs (grid, GIF, history and plot, standing statistics, checkpoint and generator) into `run_dir`."""
-    import keras
-    import tensorflow as tf
-
     from anime_dcgan import callbacks, data, training
 
     images, folder = data.load_images(config.data_folder, config.image_size)
     data.check_enough(folder, config.batch_size)
     config = dataclasses.replace(config, out=str(run_dir))
     gan = training.build_gan(config)
-    noise = tf.Variable(keras.random.normal((training.SAMPLE_COUNT, config.latent_dim), seed=0), trainable=False)
+    noise = training.fixed_noise(config)
     checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
     outputs = training.run_callbacks(config, noise, checkpoint, None, initial_epoch=0)
     steps = folder.images // config.batch_size

@@ -60,9 +60,12 @@ def tpu_strategy() -> tf.distribute.TPUStrategy:
 
 def describe(strategy: tf.distribute.Strategy) -> str:
     """The strategy in words for the run's first lines: "" for one device, else its name and replica count."""
-    if strategy.num_replicas_in_sync == 1 and not is_multi_worker(strategy):
+    if is_multi_worker(strategy):
+        kind = "multi-worker"
+    elif strategy.num_replicas_in_sync == 1:
         return ""
-    kind = "multi-worker" if is_multi_worker(strategy) else "TPU" if isinstance(strategy, tf.distribute.TPUStrategy) else "mirrored"
+    else:
+        kind = "TPU" if isinstance(strategy, tf.distribute.TPUStrategy) else "mirrored"
     return f"{kind} over {strategy.num_replicas_in_sync} replicas"
 
 

@@ -14,9 +14,9 @@ from anime_dcgan.data import to_unit_range
 class GAN(keras.Model):
     """Trains `generator` against `discriminator`: `d_steps` discriminator updates, then one generator update.
 
-    Each batch the model receives (images in [-1, 1], or uint8 pixels, scaled on the device) holds `d_steps` real batches interleaved along the first axis (rows i, i + d_steps,
-    i + 2 d_steps, ... are the i-th D update's), so that any contiguous split of it across replicas gives each
-    replica its share of every update's batch.
+    Each batch the model receives (images in [-1, 1], or uint8 pixels, scaled on the device) holds `d_steps` real
+    batches interleaved along the first axis (rows i, i + d_steps, i + 2 d_steps, ... are the i-th D update's), so
+    that any contiguous split of it across replicas gives each replica its share of every update's batch.
     Built and compiled under a tf.distribute strategy's scope, it trains on all of its replicas (see `distribute`).
     """
 

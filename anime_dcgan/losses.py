@@ -102,7 +102,11 @@ def get(name: str, real_target: float = 1.0):
 
 def random_interpolates(real, fake, seed_generator=None):
     """Points on the straight lines between paired real and generated images, one uniform mix per pair."""
-    mix = distribute.local_rows(lambda rows: keras.random.uniform((rows, 1, 1, 1), seed=seed_generator), ops.shape(real)[0])
+
+    def draw(rows):
+        return keras.random.uniform((rows, 1, 1, 1), seed=seed_generator)
+
+    mix = distribute.local_rows(draw, ops.shape(real)[0])
     return mix * real + (1.0 - mix) * fake
 
 

@@ -98,6 +98,11 @@ def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
     return gan
 
 
+def fixed_noise(config: TrainConfig) -> tf.Variable:
+    """The noise of every epoch's grid, drawn from the run's seed (a checkpoint restores it, so it never changes)."""
+    return tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
+
+
 def restore_learning_rates(gan: GAN, config: TrainConfig) -> None:
     """Set both optimizers' learning rates from `config`, over whatever a restored checkpoint put back.
 
@@ -203,7 +208,7 @@ def _train(
         tf.config.experimental.enable_op_determinism()  # for the rest of this process
     with strategy.scope():
         gan = build_gan(config)
-    noise = tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
+    noise = fixed_noise(config)
     checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
     initial_epoch, initial_step = checkpoint.restore()
     restore_learning_rates(gan, config)  # the checkpoint brought back the old ones; config.json says what runs

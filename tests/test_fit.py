@@ -358,7 +358,7 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterr
     stopped = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "14", *flags, "--out", str(run)],
                              capture_output=True, text=True, cwd=repo)  # fmt: skip
     assert stopped.returncode == 130, stopped.stderr
-    assert f"stopping after this step" in stopped.stdout
+    assert "stopping after this step" in stopped.stdout
     assert f"Interrupted: run the same command with --out {run} to resume from step 4 of epoch 2." in stopped.stdout
     assert not (run / "run.lock").exists()
     assert [int(row["epoch"]) for row in history(run)] == [1]

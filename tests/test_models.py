@@ -98,7 +98,8 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(dtype):
     import tensorflow as tf
 
     inputs = tf.random.normal((8, 5, 5, 3), seed=1) * 3.0 + 1.0
-    keras_norm = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=f"mixed_{dtype}" if dtype != "float32" else None)
+    policy = None if dtype == "float32" else f"mixed_{dtype}"
+    keras_norm = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=policy)
     fused_norm = models.FusedBatchNormalization(momentum=0.9, epsilon=1e-5, dtype=keras_norm.dtype_policy)
     weights = [np.array([0.5, 1.0, 2.0], "float32"), np.array([0.1, -0.2, 0.3], "float32")]
     results = []

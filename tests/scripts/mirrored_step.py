@@ -35,8 +35,12 @@ def build(strategy: tf.distribute.Strategy, loss: str, options: dict, d_options:
     return gan
 
 
+def weights(gan: GAN) -> list:
+    return [weight for model in (gan.generator, gan.discriminator, gan.sampler) for weight in model.weights]
+
+
 def networks(gan: GAN) -> list[np.ndarray]:
-    return [weight.numpy() for model in (gan.generator, gan.discriminator, gan.sampler) for weight in model.weights]
+    return [weight.numpy() for weight in weights(gan)]
 
 
 loss = sys.argv[1]
@@ -45,8 +49,7 @@ batches = tf.data.Dataset.from_tensor_slices(first_batch(32)).batch(16)  # two s
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 single, mirrored = (build(each, loss, options, d_options) for each in (tf.distribute.get_strategy(), strategy))
 before = networks(single)
-for weight, value in zip([w for m in (mirrored.generator, mirrored.discriminator, mirrored.sampler) for w in m.weights],
-                         before):  # fmt: skip
+for weight, value in zip(weights(mirrored), before):
     weight.assign(value)
 histories = [gan.fit(batches, epochs=1, verbose=0).history for gan in (single, mirrored)]
 after_single, after_mirrored = networks(single), networks(mirrored)
