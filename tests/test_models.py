@@ -90,7 +90,8 @@ def test_discriminator_has_no_batch_norm_on_its_first_layer():
     discriminator = models.build_discriminator(image_size=64, width=4)
     kinds = [type(layer) for layer in discriminator.layers[1:]]
     assert kinds[:2] == [layers.Conv2D, layers.LeakyReLU]
-    assert sum(issubclass(kind, layers.BatchNormalization) for kind in kinds) == kinds.count(layers.Conv2D) - 1
+    convolutions = sum(issubclass(kind, layers.Conv2D) for kind in kinds)
+    assert sum(issubclass(kind, layers.BatchNormalization) for kind in kinds) == convolutions - 1
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
@@ -120,10 +121,70 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(dtype):
         np.testing.assert_allclose(np.float32(fused_value), np.float32(keras_value), rtol=tolerance, atol=tolerance)
 
 
+@pytest.mark.parametrize("size, stride", [(8, 2), (7, 2), (6, 1)])
+def test_kernel_gradient_by_matmul_equals_the_backward_filter_convolution(size, stride):
+    import tensorflow as tf
+
+    inputs = tf.random.normal((3, size, size, 5), seed=1)
+    output_size = -(-size // stride)
+    output_gradients = tf.random.normal((3, output_size, output_size, 7), seed=2)
+    expected = tf.raw_ops.Conv2DBackpropFilter(
+        input=inputs, filter_sizes=[4, 4, 5, 7], out_backprop=output_gradients, strides=[1, stride, stride, 1],
+        padding="SAME",
+    )
+    np.testing.assert_allclose(models.kernel_gradient(inputs, output_gradients, 4, stride), expected, atol=1e-5)
+
+
+SMALL_MAP_LAYERS = [(models.SmallMapConv2D, layers.Conv2D, 8), (models.SmallMapConv2DTranspose, layers.Conv2DTranspose, 4)]
+
+
+@pytest.mark.parametrize("small_map_class, keras_class, size", SMALL_MAP_LAYERS)
+def test_small_map_convolutions_train_like_keras_ones_through_their_own_kernel_gradient(
+    small_map_class, keras_class, size, monkeypatch
+):
+    """Outputs, first gradients and the second gradients an R1 or gradient penalty takes are Keras's."""
+    import tensorflow as tf
+
+    calls = []
+    matmul_gradient = models.kernel_gradient
+    monkeypatch.setattr(models, "kernel_gradient", lambda *args: calls.append(1) or matmul_gradient(*args))
+    inputs = tf.random.normal((4, size, size, 6), seed=3)
+    weights = None
+    results = []
+    for layer_class in (keras_class, small_map_class):
+        layer = layer_class(5, 4, strides=2, padding="same", bias_initializer="random_normal")
+        layer.build(inputs.shape)
+        weights = weights or layer.get_weights()
+        layer.set_weights(weights)
+        with tf.GradientTape() as outer:
+            outer.watch(inputs)
+            with tf.GradientTape() as inner:
+                inner.watch(inputs)
+                outputs = layer(inputs)
+                loss = tf.reduce_sum(outputs**2)
+            input_gradients = inner.gradient(loss, inputs)
+            penalty = tf.reduce_sum(input_gradients**2)  # what R1 differentiates
+        second = outer.gradient(penalty, layer.trainable_weights)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(inputs) ** 2)
+        results.append([outputs, input_gradients, *tape.gradient(loss, layer.trainable_weights), *second])
+    assert calls, "the small-map layer did not use its matmul kernel gradient"
+    for keras_value, small_map_value in zip(*results):
+        np.testing.assert_allclose(small_map_value, keras_value, rtol=1e-4, atol=1e-4)
+
+
+def test_the_networks_use_small_map_convolutions_between_8x8_and_4x4_only():
+    generator = models.build_generator(latent_dim=8, image_size=64, width=4)
+    discriminator = models.build_discriminator(image_size=64, width=4)
+    small = [layer for model in (generator, discriminator) for layer in model.layers
+             if isinstance(layer, (models.SmallMapConv2D, models.SmallMapConv2DTranspose))]  # fmt: skip
+    assert [(layer.input.shape[1], layer.output.shape[1]) for layer in small] == [(4, 8), (8, 4)]
+
+
 def test_an_exported_generator_has_only_keras_layers_and_the_same_outputs():
     generator = models.build_generator(latent_dim=8, image_size=32, width=4)
     exported = models.portable(generator)
-    assert not any(isinstance(layer, models.FusedBatchNormalization) for layer in exported.layers)
+    assert {type(layer).__module__.split(".")[0] for layer in exported.layers} == {"keras"}
     assert sum(isinstance(layer, layers.BatchNormalization) for layer in exported.layers) == 3
     latent = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
     np.testing.assert_allclose(exported(latent), generator(latent), atol=1e-6)
