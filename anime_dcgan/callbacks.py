@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import imageio.v3 as iio
 import keras
 import numpy as np
 import tensorflow as tf
@@ -65,7 +64,9 @@ class SampleGrid(keras.callbacks.Callback):
 class ProgressGif(keras.callbacks.Callback):
     """After every epoch, rebuild a GIF of the sample grids so far, each frame labelled with its epoch.
 
-    Long runs keep at most `max_frames` frames, spread evenly from the first epoch to the latest.
+    Long runs keep at most `max_frames` frames, evenly spaced from the first epoch, and the latest. Each grid is
+    labelled and reduced to a 256-colour palette once (again only if its file changes), so an epoch's rebuild is
+    one write of frames already made.
     """
 
     def __init__(self, samples_dir: str | Path, gif_path: str | Path, frame_ms: int = 200, max_frames: int = 40):
@@ -74,20 +75,34 @@ class ProgressGif(keras.callbacks.Callback):
         self.gif_path = Path(gif_path)
         self.frame_ms = frame_ms
         self.max_frames = max_frames
+        self.frames: dict[tuple, Image.Image] = {}  # (epoch, file's mtime and size) -> palette frame
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         grids = {e: sample_path(self.samples_dir, e) for e in frame_epochs(epoch + 1, self.max_frames)}
-        frames = [labelled_frame(path, e) for e, path in grids.items() if path.exists()]
+        keys = [(e, path.stat().st_mtime_ns, path.stat().st_size) for e, path in grids.items() if path.exists()]
+        self.frames = {key: self.frames.get(key) or palette_frame(grids[key[0]], key[0]) for key in keys}
+        frames = list(self.frames.values())
         if frames:
             _replace_atomically(
                 self.gif_path,
-                lambda tmp: iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=self.frame_ms, loop=0),
+                lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                                           duration=self.frame_ms, loop=0),  # fmt: skip
             )
 
 
+def palette_frame(grid_path: Path, epoch: int) -> Image.Image:
+    """`labelled_frame` in a 256-colour palette, as a GIF stores it."""
+    return Image.fromarray(labelled_frame(grid_path, epoch)).quantize(256)
+
+
 def frame_epochs(last_epoch: int, max_frames: int) -> list[int]:
-    """Up to `max_frames` epochs from 1 to `last_epoch`, evenly spaced, both ends included."""
-    return sorted({round(e) for e in np.linspace(1, last_epoch, min(max_frames, last_epoch))})
+    """Up to `max_frames` (at least 2) epochs from 1 to `last_epoch`: every stride-th from the first, with the
+    smallest stride that fits, and the latest. The choice changes little from one epoch to the next (only when the
+    stride grows), so a frame is rarely made twice."""
+    stride = 1
+    while len(range(1, last_epoch + 1, stride)) + ((last_epoch - 1) % stride != 0) > max_frames:
+        stride += 1
+    return sorted(set(range(1, last_epoch + 1, stride)) | {last_epoch})
 
 
 def labelled_frame(grid_path: Path, epoch: int) -> np.ndarray:

@@ -21,7 +21,7 @@ def test_history_log_drops_rows_of_epochs_that_never_reached_a_checkpoint(tmp_pa
     assert Image.open(plot_path).size[0] > 0
 
 
-@pytest.mark.parametrize("last, most, expected", [(3, 40, [1, 2, 3]), (100, 5, [1, 26, 50, 75, 100]), (1, 40, [1])])
+@pytest.mark.parametrize("last, most, expected", [(3, 40, [1, 2, 3]), (100, 5, [1, 26, 51, 76, 100]), (1, 40, [1])])
 def test_gif_frames_spread_evenly_from_first_to_latest_epoch(last, most, expected):
     assert callbacks.frame_epochs(last, most) == expected
 
@@ -33,6 +33,23 @@ def test_progress_gif_labels_one_frame_per_grid_on_disk(tmp_path):
     frames = [np.asarray(frame.convert("RGB")) for frame in _frames(tmp_path / "progress.gif")]
     assert len(frames) == 2 and frames[0].shape[0] > 20  # the grid under a label strip
     assert not np.array_equal(frames[0], frames[1])
+
+
+def test_progress_gif_makes_each_frame_once_and_again_when_its_grid_is_rewritten(tmp_path, monkeypatch):
+    made = []
+    palette_frame = callbacks.palette_frame
+    monkeypatch.setattr(callbacks, "palette_frame", lambda path, epoch: made.append(epoch) or palette_frame(path, epoch))
+    gif = callbacks.ProgressGif(tmp_path, tmp_path / "progress.gif")
+    for epoch in (1, 2, 3):
+        save_png(np.full((20, 20, 3), 40 * epoch, np.uint8), callbacks.sample_path(tmp_path, epoch))
+        gif.on_epoch_end(epoch - 1)
+    assert made == [1, 2, 3] and len(list(_frames(tmp_path / "progress.gif"))) == 3
+    # A resumed run that redraws epoch 3 (after a crash before its checkpoint) gets the new grid in its GIF.
+    save_png(np.full((20, 20, 3), 250, np.uint8), callbacks.sample_path(tmp_path, 3))
+    gif.on_epoch_end(2)
+    assert made == [1, 2, 3, 3]
+    last = np.asarray(list(_frames(tmp_path / "progress.gif"))[-1].convert("RGB"))
+    assert abs(int(last[-1, -1, 0]) - 250) <= 2  # a pixel of the grid, below the label
 
 
 def _frames(path):
