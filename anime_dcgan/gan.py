@@ -180,7 +180,7 @@ class GAN(keras.Model):
         for average, weight in zip(self.ema_generator.trainable_weights, self.generator.trainable_weights):
             average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
 
-    def update_standing_statistics(self, batches: int = 16, batch_size: int = 128) -> None:
+    def update_standing_statistics(self, batches: int, batch_size: int) -> None:
         """Give the averaged generator BatchNorm statistics of its own: the mean of its batch statistics over
         `batches` batches of fresh noise (BigGAN's "standing statistics"), in place of G's moving averages."""
         norms = [layer for layer in self.ema_generator.layers if isinstance(layer, keras.layers.BatchNormalization)]

@@ -1,0 +1,33 @@
+"""Export a run's averaged generator with standing statistics from BATCHES batches of fresh noise, to score how many
+batches the statistics need (`python -m anime_dcgan.evaluate --model OUT.keras`).
+
+Usage: python docs/standing_statistics.py RUN_DIR BATCHES OUT.keras   (from the repository's root)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package
+
+from anime_dcgan import callbacks, models, training  # noqa: E402
+from anime_dcgan.config import CONFIG_FILE, TrainConfig  # noqa: E402
+
+
+def main(run_dir: Path, batches: int, out: Path) -> None:
+    config = TrainConfig.load(run_dir / CONFIG_FILE)
+    if config.ema is None:
+        sys.exit(f"error: {run_dir} keeps no weight average (--ema), so it has no standing statistics")
+    gan = training.build_gan(config)
+    with_checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, training.fixed_noise(config), out)
+    epochs, _ = with_checkpoint.restore()
+    gan.update_standing_statistics(batches, config.batch_size)
+    models.portable(gan.ema_generator).save(out)
+    print(f"{out}: the averaged generator after {epochs} epochs, statistics from {batches} batches of {config.batch_size}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__.strip().splitlines()[-1])
+    main(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
