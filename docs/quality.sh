@@ -36,6 +36,11 @@ declare -A candidates=(
   [default]=""
   # DiffAugment + EMA in bfloat16, with one generator forward pass per step (the shared-forward train_step).
   [dcgan-augment-ema-bf16]="--preset dcgan $aug --ema 0.999 --precision mixed_bfloat16"
+  # The default with a higher learning rate, with R1 on its BatchNorm discriminator, or both.
+  [lr5e-4]="--lr 5e-4"
+  [lr1e-3]="--lr 1e-3"
+  [r1]="--r1 1 --r1-every 4"
+  [lr5e-4-r1]="--lr 5e-4 --r1 1 --r1-every 4"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
