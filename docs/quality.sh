@@ -41,6 +41,8 @@ declare -A candidates=(
   [lr1e-3]="--lr 1e-3"
   [r1]="--r1 1 --r1-every 4"
   [lr5e-4-r1]="--lr 5e-4 --r1 1 --r1-every 4"
+  # The default with twice the updates for the same images seen.
+  [b64]="--batch-size 64"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
