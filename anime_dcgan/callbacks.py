@@ -83,7 +83,8 @@ class ProgressGif(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         grids = {e: sample_path(self.samples_dir, e) for e in frame_epochs(epoch + 1, self.max_frames)}
-        keys = [(e, path.stat().st_mtime_ns, path.stat().st_size) for e, path in grids.items() if path.exists()]
+        keys = [(e, stat.st_mtime_ns, stat.st_size) for e, path in grids.items() if path.exists()
+                for stat in [path.stat()]]  # fmt: skip
         self.frames = {key: self.frames.get(key) or palette_frame(grids[key[0]], key[0]) for key in keys}
         frames = list(self.frames.values())
         if frames:

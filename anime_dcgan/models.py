@@ -143,6 +143,7 @@ def kernel_gradient(inputs, output_gradients, kernel_size: int, stride: int):
 
 
 def on_accelerator() -> bool:
+    """Whether training runs on a GPU or TPU, whose own kernel gradients the small-map layers keep."""
     return bool(tf.config.list_logical_devices("GPU")) or distribute.tpu_attached()
 
 
@@ -150,9 +151,9 @@ def on_accelerator() -> bool:
 class SmallMapConv2D(layers.Conv2D):
     """Keras's Conv2D ("same" padding, square kernel and stride) whose kernel gradient is one matrix product
     (`kernel_gradient`) when it trains on a CPU: between 8x8 and 4x4 maps with hundreds of channels, oneDNN's
-    backward-filter convolution in bfloat16 took about three times as long as that product on an AVX-512 BF16 /
-    AMX CPU, while on larger maps it is the faster one; so the networks' 8x8 <-> 4x4 layers use this class. The same
-    weights and results as Conv2D."""
+    backward-filter convolution in bfloat16 took over three times as long as that product on an AVX-512 BF16 CPU
+    (docs/kernel_gradients.py), while on larger maps it is as fast or faster; so the networks' 8x8 <-> 4x4 layers
+    use this class. The same weights and results as Conv2D."""
 
     portable_class = layers.Conv2D
 

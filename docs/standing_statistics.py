@@ -20,8 +20,8 @@ def main(run_dir: Path, batches: int, out: Path) -> None:
     if config.ema is None:
         sys.exit(f"error: {run_dir} keeps no weight average (--ema), so it has no standing statistics")
     gan = training.build_gan(config)
-    with_checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, training.fixed_noise(config), out)
-    epochs, _ = with_checkpoint.restore()
+    checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, training.fixed_noise(config), out)
+    epochs, _ = checkpoint.restore()  # writes nothing: `out` is written below
     gan.update_standing_statistics(batches, config.batch_size)
     models.portable(gan.ema_generator).save(out)
     print(f"{out}: the averaged generator after {epochs} epochs, statistics from {batches} batches of {config.batch_size}")
