@@ -36,8 +36,9 @@ def _replace_atomically(path: Path, write) -> None:
 class StandingStatistics(keras.callbacks.Callback):
     """After every epoch, before anything samples it, give the averaged generator fresh BatchNorm statistics.
 
-    Four batches: the default recipe's generator after 200,448 images scored FID 162.4 with statistics from 4
-    batches of 128 and 162.1 with 16 (docs/quality.md), and each batch costs a generator forward pass an epoch.
+    Four batches: after about 200,000 images the recipe's average scored FID 162.4 with statistics from 4 batches of
+    128 and 162.1 with 16, and 107.9 from 4 batches of 32 and 108.7 from 16 (docs/quality.md); each batch costs a
+    generator forward pass an epoch.
     """
 
     def __init__(self, batch_size: int, batches: int = 4):

@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="start a new run from a saved config.json; flags given override it")
     run.add_argument("--preset", choices=list(PRESETS),
                      help="start from a named recipe; 'dcgan' is the paper's DCGAN: bce loss, BatchNorm in D, no "
-                     "augmentation or weight average (default: this project's recipe, see README)")
+                     "augmentation or weight average, batch 128 (default: this project's recipe, see README)")
     run.add_argument("--epochs", type=positive_int, help=f"train until this epoch (default: {d.epochs})")
     run.add_argument("--batch-size", type=positive_int, help=f"images per update (default: {d.batch_size})")
     run.add_argument("--seed", type=int, help=f"random seed of weights, noise and shuffling (default: {d.seed})")

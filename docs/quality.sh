@@ -4,7 +4,8 @@
 #
 # Usage: bash docs/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]
 #   FACES_DIR is split once into RUNS_DIR/faces/train and RUNS_DIR/faces/holdout (1,000 faces, the same split
-#   that `fit --holdout 1000` makes); EPOCHS x (training faces // 128) x 128 is the number of images seen.
+#   that `fit --holdout 1000` makes); EPOCHS x (training faces // batch) x batch is the number of images seen:
+#   200,448 for 58 epochs of the 3,500 training faces at batch 128, 200,448 at 64 and 202,304 at 32 or 16.
 # Needs the FID Inception weights: --inception-weights's file in ANIME_DCGAN_INCEPTION, or a network connection.
 set -euo pipefail
 data=${1:?usage: bash docs/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]}
@@ -32,17 +33,23 @@ declare -A candidates=(
   [resize-ema]="--preset dcgan --upsample resize --ema 0.999 $f32"
   [resize-augment-ema]="--preset dcgan --upsample resize $aug --ema 0.999 $f32"
   [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm $aug --ema 0.999 --d-lr 4e-4 --g-lr 1e-4 $f32"
-  # The default recipe as fit runs it with no flags (DiffAugment + EMA; on this CPU, bfloat16).
+  # The default recipe as fit runs it with no flags (DiffAugment + EMA at batch 32; on this CPU, bfloat16).
   [default]=""
+  # The same at the paper's batch of 128, the default before the batch-size screen.
+  [augment-ema-b128]="--batch-size 128"
   # DiffAugment + EMA in bfloat16, with one generator forward pass per step (the shared-forward train_step).
   [dcgan-augment-ema-bf16]="--preset dcgan $aug --ema 0.999 --precision mixed_bfloat16"
-  # The default with a higher learning rate, with R1 on its BatchNorm discriminator, or both.
-  [lr5e-4]="--lr 5e-4"
-  [lr1e-3]="--lr 1e-3"
-  [r1]="--r1 1 --r1-every 4"
-  [lr5e-4-r1]="--lr 5e-4 --r1 1 --r1-every 4"
-  # The default with twice the updates for the same images seen.
+  # That with a higher learning rate, with R1 on its BatchNorm discriminator, or both.
+  [lr5e-4]="--batch-size 128 --lr 5e-4"
+  [lr1e-3]="--batch-size 128 --lr 1e-3"
+  [r1]="--batch-size 128 --r1 1 --r1-every 4"
+  [lr5e-4-r1]="--batch-size 128 --lr 5e-4 --r1 1 --r1-every 4"
+  # More, smaller updates for the same images seen (batch 32 is the default), and a second seed.
   [b64]="--batch-size 64"
+  [b32]="--batch-size 32"
+  [b16]="--batch-size 16"
+  [b64-seed1]="--batch-size 64 --seed 1"
+  [b32-seed1]="--batch-size 32 --seed 1"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema

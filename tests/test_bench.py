@@ -27,11 +27,11 @@ def test_fit_epochs_are_timed_whole_with_their_outputs(capsys, monkeypatch):
     grids = []
     save_png = callbacks.save_png
     monkeypatch.setattr(callbacks, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
-    argv = ["--image-size", "32", "--width", "4", "--batch-size", "100", "--steps", "1", "--repeats", "2",
-            "--precision", "float32", "--fit-epoch"]  # fmt: skip
+    argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
+            "--precision", "float32", "--fit-epoch", "--fit-batch-size", "100"]  # fmt: skip
     assert bench.main(argv) == 0
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("fit epoch")]
-    assert row and row[0].startswith("fit epoch (10 steps, with its outputs)") and float(row[0][44:].split()[0]) > 0
+    assert row and row[0].startswith("fit epoch (batch 100, 10 steps, outputs)") and float(row[0][44:].split()[0]) > 0
     assert len(grids) == 3  # a grid after each epoch: the warm-up's and two timed turns
 
 

@@ -268,9 +268,11 @@ def test_preset_dcgan_stands_for_its_flags_and_flags_beside_it_win(tmp_path):
     parser = fit.build_parser()
     given = {**config_module.PRESETS["dcgan"], **vars(parser.parse_args(["--ema", "0.99"]))}
     config = config_module.resume_or_new(tmp_path / "run", given, recipe)
-    assert (config.loss, config.upsample, config.spectral_norm, config.augment, config.ema) == (
-        "bce", "transpose", False, "", 0.99
+    assert (config.loss, config.upsample, config.spectral_norm, config.augment, config.ema, config.batch_size) == (
+        "bce", "transpose", False, "", 0.99, 128
     )
+    given = {**config_module.PRESETS["dcgan"], **vars(parser.parse_args(["--batch-size", "48"]))}
+    assert config_module.resume_or_new(tmp_path / "other", given).batch_size == 48
     assert (config.optimizer, config.lr, config.beta1) == ("adam", 2e-4, 0.5)  # bce's defaults, not the file's
 
 
