@@ -1,9 +1,9 @@
 """How long the kernel gradient of each of the 64 px discriminator's convolutions takes on this machine (4x4 kernels,
-stride 2, batch 128): TensorFlow's backward-filter convolution against `models.kernel_gradient` (one matmul of
+stride 2, batch BATCH, default 128): TensorFlow's backward-filter convolution against `models.kernel_gradient` (one matmul of
 input patches by output gradients), in float32 and bfloat16, medians of 5 turns of 5 calls. The generator's
 transposed convolutions have the same kernel gradients, from output to input.
 
-Usage: python docs/kernel_gradients.py   (from the repository's root)
+Usage: python docs/kernel_gradients.py [BATCH]   (from the repository's root)
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import tensorflow as tf  # noqa: E402
 
 from anime_dcgan import models  # noqa: E402
 
-BATCH = 128
 LAYERS = [(64, 3, 64), (32, 64, 128), (16, 128, 256), (8, 256, 512)]  # input side, channels in, channels out
 
 
@@ -35,13 +34,14 @@ def milliseconds(function, *args) -> float:
     return statistics.median(times) * 1000
 
 
-def main() -> None:
+def main(batch: int) -> None:
+    print(f"batch {batch}")
     print(f"{'layer':>22} | {'float32: conv':>13} {'matmul':>7} | {'bfloat16: conv':>14} {'matmul':>7}  (ms)")
     for side, channels_in, channels_out in LAYERS:
         row = []
         for dtype in (tf.float32, tf.bfloat16):
-            inputs = tf.cast(tf.random.normal((BATCH, side, side, channels_in)), dtype)
-            gradients = tf.cast(tf.random.normal((BATCH, side // 2, side // 2, channels_out)), dtype)
+            inputs = tf.cast(tf.random.normal((batch, side, side, channels_in)), dtype)
+            gradients = tf.cast(tf.random.normal((batch, side // 2, side // 2, channels_out)), dtype)
 
             @tf.function
             def by_convolution(inputs, gradients):
@@ -61,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 128)
