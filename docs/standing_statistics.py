@@ -1,7 +1,8 @@
-"""Export a run's averaged generator with standing statistics from BATCHES batches of fresh noise, to score how many
-batches the statistics need (`python -m anime_dcgan.evaluate --model OUT.keras`).
+"""Export a generator from a run's last checkpoint, to score it with `python -m anime_dcgan.evaluate --model OUT.keras`:
+the weight average with standing statistics from BATCHES batches of fresh noise (how many batches do they need?), or,
+with BATCHES `raw`, the trained generator itself, without the average (what is the average worth?).
 
-Usage: python docs/standing_statistics.py RUN_DIR BATCHES OUT.keras   (from the repository's root)
+Usage: python docs/standing_statistics.py RUN_DIR BATCHES|raw OUT.keras   (from the repository's root)
 """
 
 from __future__ import annotations
@@ -15,19 +16,23 @@ from anime_dcgan import callbacks, models, training  # noqa: E402
 from anime_dcgan.config import CONFIG_FILE, TrainConfig  # noqa: E402
 
 
-def main(run_dir: Path, batches: int, out: Path) -> None:
+def main(run_dir: Path, batches: str, out: Path) -> None:
     config = TrainConfig.load(run_dir / CONFIG_FILE)
     if config.ema is None:
-        sys.exit(f"error: {run_dir} keeps no weight average (--ema), so it has no standing statistics")
+        sys.exit(f"error: {run_dir} keeps no weight average (--ema), so its generator.keras is already the raw one")
     gan = training.build_gan(config)
     checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, training.fixed_noise(config), out)
     epochs, _ = checkpoint.restore()  # writes nothing: `out` is written below
-    gan.update_standing_statistics(batches, config.batch_size)
+    if batches == "raw":
+        models.portable(gan.generator).save(out)
+        print(f"{out}: the trained generator (not the average) after {epochs} epochs")
+        return
+    gan.update_standing_statistics(int(batches), config.batch_size)
     models.portable(gan.ema_generator).save(out)
     print(f"{out}: the averaged generator after {epochs} epochs, statistics from {batches} batches of {config.batch_size}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 4 or not (sys.argv[2] == "raw" or sys.argv[2].isdigit()):
         sys.exit(__doc__.strip().splitlines()[-1])
-    main(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+    main(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
