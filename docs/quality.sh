@@ -50,6 +50,7 @@ declare -A candidates=(
   [b16]="--batch-size 16"
   [b64-seed1]="--batch-size 64 --seed 1"
   [b32-seed1]="--batch-size 32 --seed 1"
+  [b16-seed1]="--batch-size 16 --seed 1"
   # At batch 32: R1 strong and every 4th step, or weak and every 16th; and D learning twice as fast as G (TTUR).
   [b32-r1]="--batch-size 32 --r1 1 --r1-every 4"
   [b32-r1-weak]="--batch-size 32 --r1 0.1 --r1-every 16"
