@@ -50,6 +50,34 @@ class StandingStatistics(keras.callbacks.Callback):
         self.model.update_standing_statistics(self.batches, self.batch_size)
 
 
+class LearningRateDecay(keras.callbacks.Callback):
+    """Decay both networks' learning rates linearly over the last `decay_epochs` of a run of `epochs`.
+
+    Epoch e (0-based) trains at rate x min(1, (epochs - e) / decay_epochs): full rate until the decay starts, then
+    one step lower each epoch, down to rate / decay_epochs in the last. The rate depends only on the epoch, so a
+    resumed run (even one resumed mid-epoch) trains at the rates an uninterrupted one would. Must come before the
+    callbacks that write the epoch's logs.
+    """
+
+    def __init__(self, d_rate: float, g_rate: float, epochs: int, decay_epochs: int):
+        super().__init__()
+        self.rates = {"d_optimizer": d_rate, "g_optimizer": g_rate}
+        self.epochs = epochs
+        self.decay_epochs = decay_epochs
+
+    def factor(self, epoch: int) -> float:
+        return min(1.0, (self.epochs - epoch) / self.decay_epochs) if self.decay_epochs else 1.0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        for name, rate in self.rates.items():
+            getattr(self.model, name).learning_rate = rate * self.factor(epoch)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        """Record the epoch's rates as `d_lr` and `g_lr` for the callbacks after this one (history.csv, TensorBoard)."""
+        if logs is not None:
+            logs.update({name[0] + "_lr": rate * self.factor(epoch) for name, rate in self.rates.items()})
+
+
 class SampleGrid(keras.callbacks.Callback):
     """After every epoch, draw the generator's faces for one fixed noise batch as samples/epoch_NNNN.png."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,7 @@ ADDED_LATER = {
     "upsample": "transpose", "spectral_norm": False, "r1": 0.0, "r1_every": 1, "augment": "", "ema": None,
     "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "", "on_nonfinite": "stop",
     "precision": "float32", "jit_compile": "auto", "steps_per_execution": 1,
-    "deterministic": False,
+    "deterministic": False, "lr_decay": 0.0,
 }  # fmt: skip
 
 
@@ -136,6 +137,12 @@ def real_target(value: float) -> float:
     return value
 
 
+def fraction(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"must be a fraction in [0, 1], e.g. 0.5, not {value}")
+    return value
+
+
 def decay(value: float) -> float:
     if not 0 < value < 1:
         raise ValueError(f"must be in (0, 1), e.g. 0.999, not {value}")
@@ -161,6 +168,7 @@ CHECKS = {
     "lr": positive_float,
     "d_lr": positive_float,
     "g_lr": positive_float,
+    "lr_decay": fraction,
     "beta1": unit_interval,
     "beta2": unit_interval,
     "momentum": unit_interval,
@@ -215,6 +223,7 @@ class TrainConfig:
     lr: float | None = None
     d_lr: float | None = None  # None: lr
     g_lr: float | None = None  # None: lr
+    lr_decay: float = 0.0  # the last this fraction of the epochs decays both learning rates linearly; 0 = constant
     beta1: float | None = None
     beta2: float | None = None
     momentum: float = 0.0
@@ -278,6 +287,11 @@ class TrainConfig:
     @property
     def data_folder(self) -> Path:
         return Path(self.data).expanduser() if self.data else BUNDLED_SAMPLE
+
+    @property
+    def decay_epochs(self) -> int:
+        """The epochs at the end of the run whose learning rates decay (`lr_decay` of them, rounded up)."""
+        return math.ceil(self.lr_decay * self.epochs - 1e-9)  # 0.3 x 10 is 3, not 3.0000000000000004
 
     @property
     def loss_spec(self) -> LossSpec:

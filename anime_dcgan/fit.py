@@ -57,6 +57,7 @@ positive_float = argument(float, checks.positive_float)
 non_negative_float = argument(float, checks.non_negative_float)
 unit_interval = argument(float, checks.unit_interval)
 real_target = argument(float, checks.real_target)
+fraction = argument(float, checks.fraction)
 
 
 def ema_decay(text: str) -> float | None:
@@ -145,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--lr", type=positive_float, help="learning rate of both networks (default: per loss)")
     opt.add_argument("--d-lr", type=positive_float, help="discriminator learning rate, e.g. for TTUR (default: --lr)")
     opt.add_argument("--g-lr", type=positive_float, help="generator learning rate (default: --lr)")
+    opt.add_argument("--lr-decay", type=fraction,
+                     help="decay both learning rates linearly over this last fraction of the epochs, e.g. 0.5: full "
+                     "rate until then, 1/N of it in the last epoch of N decaying; follows --epochs when a run is "
+                     f"resumed (default: {d.lr_decay}, constant)")
     opt.add_argument("--beta1", type=unit_interval, help="Adam's beta_1 (default: per loss)")
     opt.add_argument("--beta2", type=unit_interval, help="Adam's beta_2 (default: per loss)")
     opt.add_argument("--momentum", type=unit_interval, help=f"RMSprop and SGD momentum (default: {d.momentum})")

@@ -282,11 +282,13 @@ def run_callbacks(
     evaluation: callbacks.QualityEvaluation | None,
     initial_epoch: int,
 ) -> list[keras.callbacks.Callback]:
-    """What a run does besides training, in order: guard, statistics, outputs, and the checkpoint last, so that
-    everything else is on disk before an epoch counts as done."""
+    """What a run does besides training, in order: learning rates, guard, statistics, outputs, and the checkpoint
+    last, so that everything else is on disk before an epoch counts as done."""
     run_dir = Path(config.out)
     samples_dir = run_dir / "samples"
     return [
+        *([callbacks.LearningRateDecay(config.d_learning_rate, config.g_learning_rate, config.epochs,
+                                       config.decay_epochs)] if config.decay_epochs else []),
         callbacks.NonFiniteGuard(config.on_nonfinite == "stop", nonfinite_hint(config, run_dir)),
         *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
         callbacks.SampleGrid(samples_dir, noise),

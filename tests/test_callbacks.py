@@ -1,5 +1,6 @@
-"""Callbacks on their own: history, the GIF's frames, the best FID and the non-finite guard."""
+"""Callbacks on their own: history, the GIF's frames, the best FID, the non-finite guard and the learning rates."""
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -74,3 +75,23 @@ def test_non_finite_guard_stops_at_the_first_dropped_update_naming_epoch_and_ste
     going_on = callbacks.NonFiniteGuard(stop=False)
     going_on.on_epoch_begin(0)
     going_on.on_train_batch_end(0, {"nonfinite": 3.0})  # skip: no error
+
+
+def test_learning_rates_hold_then_fall_linearly_over_the_decaying_epochs_and_are_logged():
+    class TwoOptimizers:
+        d_optimizer = keras.optimizers.Adam(1.0)
+        g_optimizer = keras.optimizers.Adam(1.0)
+
+    decay = callbacks.LearningRateDecay(d_rate=4e-4, g_rate=2e-4, epochs=6, decay_epochs=4)
+    decay.set_model(TwoOptimizers())
+    g_rates, logged = [], []
+    for epoch in range(6):
+        decay.on_epoch_begin(epoch)
+        g_rates.append(float(TwoOptimizers.g_optimizer.learning_rate))
+        assert float(TwoOptimizers.d_optimizer.learning_rate) == pytest.approx(2 * g_rates[-1])
+        logs = {"d_loss": 1.0}
+        decay.on_epoch_end(epoch, logs)
+        logged.append(logs)
+    assert g_rates == pytest.approx([2e-4, 2e-4, 2e-4, 1.5e-4, 1e-4, 0.5e-4])
+    assert [logs["g_lr"] for logs in logged] == pytest.approx(g_rates)
+    assert logged[-1]["d_lr"] == pytest.approx(1e-4) and logged[-1]["d_loss"] == 1.0

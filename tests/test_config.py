@@ -12,7 +12,7 @@ BAD_VALUES = [
     ("lr", -1e-4), ("d_lr", 0.0), ("beta1", 1.0), ("beta2", -0.1), ("momentum", 1.5), ("d_steps", 0), ("clip", 0.0),
     ("gp_weight", -1.0), ("label_smoothing", 0.0), ("label_smoothing", 1.1), ("g_activation", "tanh"),
     ("dropout", 1.0), ("upsample", "bicubic"), ("r1", -1.0), ("r1_every", 0), ("ema", 1.0), ("ema", 0.0),
-    ("holdout", -5.0), ("eval_every", -1), ("eval_n", 0),
+    ("holdout", -5.0), ("eval_every", -1), ("eval_n", 0), ("lr_decay", -0.1), ("lr_decay", 1.5),
 ]  # fmt: skip
 
 
@@ -35,7 +35,7 @@ def test_defaults_pass_their_own_checks_for_every_loss(loss):
 
 
 @pytest.mark.parametrize("flag, value", [("--beta1", 1.5), ("--batch-size", 0), ("--label-smoothing", 0.0),
-                                         ("--dropout", 1.0), ("--holdout", -2.0)])  # fmt: skip
+                                         ("--dropout", 1.0), ("--holdout", -2.0), ("--lr-decay", 2.0)])  # fmt: skip
 def test_the_command_line_refuses_with_the_configs_words(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         fit.build_parser().parse_args([flag, str(value)])
@@ -50,6 +50,12 @@ def test_text_that_is_not_a_number_is_named(capsys):
     with pytest.raises(SystemExit):
         fit.build_parser().parse_args(["--batch-size", "many"])
     assert "argument --batch-size: must be a whole number, not many" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fraction, epochs, decaying", [(0.0, 58, 0), (0.5, 58, 29), (0.3, 10, 3), (0.01, 25, 1),
+                                                     (1.0, 4, 4)])  # fmt: skip
+def test_the_decaying_epochs_are_the_fraction_rounded_up_and_at_least_one(fraction, epochs, decaying):
+    assert TrainConfig(lr_decay=fraction, epochs=epochs).decay_epochs == decaying
 
 
 def test_each_loss_is_described_once_and_has_an_objective():

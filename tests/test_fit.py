@@ -155,7 +155,8 @@ def test_bad_data_is_a_one_line_error_that_keeps_the_run(run_copy, tmp_path, cap
 
 @pytest.mark.parametrize(
     "flags",
-    [["--epochs", "0"], ["--epochs", "many"], ["--image-size", "48"], ["--lr", "-1"], ["--beta1", "1.5"], ["--nope"]],
+    [["--epochs", "0"], ["--epochs", "many"], ["--image-size", "48"], ["--lr", "-1"], ["--beta1", "1.5"], ["--nope"],
+     ["--lr-decay", "1.5"]],
 )
 def test_nonsense_flags_are_rejected_before_training(flags, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -218,6 +219,17 @@ def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, monkey
         assert text in changed
     saved = TrainConfig.load(run_copy / "config.json")
     assert (saved.lr, saved.g_lr, saved.batch_size) == (1e-4, 5e-5, 8)
+
+
+def test_lr_decay_on_resume_lowers_the_rates_over_the_last_epochs_and_logs_them(run_copy, monkeypatch):
+    built = []
+    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
+    assert fit.main(["--out", str(run_copy), "--epochs", "4", "--lr-decay", "0.5"]) == 0
+    rows = history(run_copy)
+    assert [row["g_lr"] for row in rows] == ["", "", "0.0002", "0.0001"]  # epochs 1-2 trained before the decay was on
+    assert float(built[-1].d_optimizer.learning_rate) == pytest.approx(1e-4)  # epoch 4 of 4: half of 2e-4
+    assert float(built[-1].g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert TrainConfig.load(run_copy / "config.json").lr_decay == 0.5
 
 
 def test_a_run_moved_to_a_machine_without_its_data_says_so_and_keeps_its_files(run_copy, capsys):
