@@ -55,6 +55,11 @@ declare -A candidates=(
   [b32-r1]="--batch-size 32 --r1 1 --r1-every 4"
   [b32-r1-weak]="--batch-size 32 --r1 0.1 --r1-every 16"
   [b32-ttur]="--batch-size 32 --d-lr 4e-4"
+  # At batch 32: a generator that resizes then convolves; the hinge loss; both learning rates decaying over the
+  # second half of the run (the decay follows --epochs, so these runs go straight to the full budget).
+  [b32-resize]="--batch-size 32 --upsample resize"
+  [b32-hinge]="--batch-size 32 --loss hinge"
+  [b32-decay]="--batch-size 32 --lr-decay 0.5"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
