@@ -60,6 +60,9 @@ declare -A candidates=(
   [b32-resize]="--batch-size 32 --upsample resize"
   [b32-hinge]="--batch-size 32 --loss hinge"
   [b32-decay]="--batch-size 32 --lr-decay 0.5"
+  # At batch 32: DiffAugment without its colour transform; one-sided label smoothing (real target 0.9).
+  [b32-translation-cutout]="--batch-size 32 --augment translation,cutout"
+  [b32-smooth]="--batch-size 32 --label-smoothing 0.9"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
