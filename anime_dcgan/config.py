@@ -240,7 +240,7 @@ class TrainConfig:
     r1: float = 0.0  # gamma of the R1 penalty on real images; 0 = off
     r1_every: int = 1  # lazy R1: the penalty every this many D steps
     # The default recipe, chosen by FID in docs/quality.md; --preset dcgan turns both off.
-    augment: str = "color,translation,cutout"  # DiffAugment policy; "" = off
+    augment: str = "translation,cutout"  # DiffAugment policy ("color,translation,cutout" for all three); "" = off
     ema: float | None = 0.999  # decay of the generator's weight average; None = off
     holdout: float = 0.0  # faces of `data` kept out of training: a count, or a fraction if below 1; 0 = none
     eval_every: int = 0  # measure FID and KID every this many epochs; 0 = never

@@ -17,6 +17,7 @@ python=${PYTHON:-.venv/bin/python}
 
 # The first screens and long runs trained in float32, before --precision auto became the default; they name it.
 f32="--precision float32"
+# DiffAugment with colour: the default until the sixth screen; the candidates that ran under that default name it.
 aug="--augment color,translation,cutout"
 declare -A candidates=(
   [dcgan]="--preset dcgan $f32"
@@ -33,36 +34,38 @@ declare -A candidates=(
   [resize-ema]="--preset dcgan --upsample resize --ema 0.999 $f32"
   [resize-augment-ema]="--preset dcgan --upsample resize $aug --ema 0.999 $f32"
   [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm $aug --ema 0.999 --d-lr 4e-4 --g-lr 1e-4 $f32"
-  # The default recipe as fit runs it with no flags (DiffAugment + EMA at batch 32; on this CPU, bfloat16).
+  # The default recipe as fit runs it with no flags (since the sixth screen: DiffAugment without colour + EMA at
+  # batch 32; on this CPU, bfloat16).
   [default]=""
-  # The same at the paper's batch of 128, the default before the batch-size screen.
-  [augment-ema-b128]="--batch-size 128"
+  # DiffAugment with colour + EMA at the paper's batch of 128: the default before the batch-size screen.
+  [augment-ema-b128]="$aug --batch-size 128"
   # DiffAugment + EMA in bfloat16, with one generator forward pass per step (the shared-forward train_step).
   [dcgan-augment-ema-bf16]="--preset dcgan $aug --ema 0.999 --precision mixed_bfloat16"
   # That with a higher learning rate, with R1 on its BatchNorm discriminator, or both.
-  [lr5e-4]="--batch-size 128 --lr 5e-4"
-  [lr1e-3]="--batch-size 128 --lr 1e-3"
-  [r1]="--batch-size 128 --r1 1 --r1-every 4"
-  [lr5e-4-r1]="--batch-size 128 --lr 5e-4 --r1 1 --r1-every 4"
+  [lr5e-4]="$aug --batch-size 128 --lr 5e-4"
+  [lr1e-3]="$aug --batch-size 128 --lr 1e-3"
+  [r1]="$aug --batch-size 128 --r1 1 --r1-every 4"
+  [lr5e-4-r1]="$aug --batch-size 128 --lr 5e-4 --r1 1 --r1-every 4"
   # More, smaller updates for the same images seen (batch 32 is the default), and a second seed.
-  [b64]="--batch-size 64"
-  [b32]="--batch-size 32"
-  [b16]="--batch-size 16"
-  [b64-seed1]="--batch-size 64 --seed 1"
-  [b32-seed1]="--batch-size 32 --seed 1"
-  [b16-seed1]="--batch-size 16 --seed 1"
+  [b64]="$aug --batch-size 64"
+  [b32]="$aug --batch-size 32"
+  [b16]="$aug --batch-size 16"
+  [b64-seed1]="$aug --batch-size 64 --seed 1"
+  [b32-seed1]="$aug --batch-size 32 --seed 1"
+  [b16-seed1]="$aug --batch-size 16 --seed 1"
   # At batch 32: R1 strong and every 4th step, or weak and every 16th; and D learning twice as fast as G (TTUR).
-  [b32-r1]="--batch-size 32 --r1 1 --r1-every 4"
-  [b32-r1-weak]="--batch-size 32 --r1 0.1 --r1-every 16"
-  [b32-ttur]="--batch-size 32 --d-lr 4e-4"
+  [b32-r1]="$aug --batch-size 32 --r1 1 --r1-every 4"
+  [b32-r1-weak]="$aug --batch-size 32 --r1 0.1 --r1-every 16"
+  [b32-ttur]="$aug --batch-size 32 --d-lr 4e-4"
   # At batch 32: a generator that resizes then convolves; the hinge loss; both learning rates decaying over the
   # second half of the run (the decay follows --epochs, so these runs go straight to the full budget).
-  [b32-resize]="--batch-size 32 --upsample resize"
-  [b32-hinge]="--batch-size 32 --loss hinge"
-  [b32-decay]="--batch-size 32 --lr-decay 0.5"
+  [b32-resize]="$aug --batch-size 32 --upsample resize"
+  [b32-hinge]="$aug --batch-size 32 --loss hinge"
+  [b32-decay]="$aug --batch-size 32 --lr-decay 0.5"
   # At batch 32: DiffAugment without its colour transform; one-sided label smoothing (real target 0.9).
   [b32-translation-cutout]="--batch-size 32 --augment translation,cutout"
-  [b32-smooth]="--batch-size 32 --label-smoothing 0.9"
+  [b32-translation-cutout-seed1]="--batch-size 32 --augment translation,cutout --seed 1"
+  [b32-smooth]="$aug --batch-size 32 --label-smoothing 0.9"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
