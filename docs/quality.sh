@@ -66,6 +66,7 @@ declare -A candidates=(
   [b32-translation-cutout]="--batch-size 32 --augment translation,cutout"
   [b32-translation-cutout-seed1]="--batch-size 32 --augment translation,cutout --seed 1"
   [b32-translation-cutout-smooth]="--batch-size 32 --augment translation,cutout --label-smoothing 0.9"
+  [b32-translation]="--batch-size 32 --augment translation"
   [b32-smooth]="$aug --batch-size 32 --label-smoothing 0.9"
 )
 order=("$@")
