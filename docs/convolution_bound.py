@@ -72,17 +72,19 @@ def passes(batch: int, side: int, channels_in: int, channels_out: int, dtype) ->
 
 def steps(batch: int) -> dict:
     """The reference's step at batch 128 and the project's default step at `batch`, each as a function of no
-    arguments that runs one step."""
-    found = {}
-    for key, size in (("reference", REFERENCE_BATCH), ("default", batch)):
-        config = TrainConfig(batch_size=size).resolved()
-        real_batch = tf.random.uniform((size, config.image_size, config.image_size, 3), -1.0, 1.0)
-        if key == "reference":
-            run = bench.reference_step(config, real_batch)
-        else:
-            run = bench.project_step(config, real_batch, "mixed_bfloat16", jit_compile=False)
-        found[key] = (lambda run=run: run(1) or 0.0, ())
-    return found
+    arguments that runs one step and returns 0 when it has finished."""
+
+    def one_step(run) -> float:
+        run(1)  # waits for the step's result
+        return 0.0
+
+    def real_batch(config: TrainConfig):
+        return tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
+
+    reference, default = TrainConfig(batch_size=REFERENCE_BATCH).resolved(), TrainConfig(batch_size=batch).resolved()
+    reference_run = bench.reference_step(reference, real_batch(reference))
+    default_run = bench.project_step(default, real_batch(default), "mixed_bfloat16", jit_compile=False)
+    return {"reference": (one_step, (reference_run,)), "default": (one_step, (default_run,))}
 
 
 def main(batch: int, turns: int) -> None:
