@@ -1,6 +1,8 @@
 """The fastest the default step could run against the reference step on this machine if it did nothing but its
 convolutions: every convolution pass that each step runs, timed on its own, added up.
 
+Usage: python experiments/convolution_bound.py [BATCH [TURNS]]   (from the repository's root; BATCH default 128)
+
 A 64 px network has four 4x4, stride-2 convolution shapes (the discriminator's, and the generator's the other way
 round). Each is timed in three passes: forward (conv), input gradient (conv transposed, which is also the
 generator's forward) and kernel gradient (by matmul for the 8x8 <-> 4x4 layer, as `models.SmallMapConv2D` does on a
@@ -16,8 +18,6 @@ B, the recipe `fit` trains with no flags) as `anime_dcgan.bench` does. Every oth
 activations, augmentation, optimizers) only adds to the project's time, so the reference's whole step over the
 project's convolutions alone, per image, bounds the ratio `bench` can show. Medians of TURNS alternated turns of 3
 calls (steps) each.
-
-Usage: python docs/convolution_bound.py [BATCH [TURNS]]   (from the repository's root; BATCH default 128)
 """
 
 from __future__ import annotations

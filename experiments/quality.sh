@@ -2,13 +2,13 @@
 # Trains candidate recipes on the same training faces for the same number of images, then measures each one's FID
 # and KID with 1,000 generated faces against 1,000 held-out faces it never trained on.
 #
-# Usage: bash docs/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]
+# Usage: bash experiments/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]   (from the repository's root)
 #   FACES_DIR is split once into RUNS_DIR/faces/train and RUNS_DIR/faces/holdout (1,000 faces, the same split
 #   that `fit --holdout 1000` makes); EPOCHS x (training faces // batch) x batch is the number of images seen:
 #   200,448 for 58 epochs of the 3,500 training faces at batch 128, 200,448 at 64 and 202,304 at 32 or 16.
 # Needs the FID Inception weights: --inception-weights's file in ANIME_DCGAN_INCEPTION, or a network connection.
 set -euo pipefail
-data=${1:?usage: bash docs/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]}
+data=${1:?usage: bash experiments/quality.sh FACES_DIR EPOCHS WIDTH [RUNS_DIR] [CANDIDATE ...]}
 epochs=${2:?EPOCHS}
 width=${3:?WIDTH}
 runs=${4:-runs/quality}

@@ -1,7 +1,7 @@
 """What rebuilding progress.gif costs after an epoch of a long run: every frame made afresh (labelled, reduced to a
 palette), as `fit` did before it kept its frames, against `ProgressGif`, which makes each frame once and reuses it.
 
-Usage: python docs/gif_rebuild.py RUN_DIR   (from the repository's root; RUN_DIR/samples holds a run's grids)
+Usage: python experiments/gif_rebuild.py RUN_DIR   (from the repository's root; RUN_DIR/samples holds a run's grids)
 """
 
 from __future__ import annotations

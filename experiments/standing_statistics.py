@@ -2,7 +2,7 @@
 the weight average with standing statistics from BATCHES batches of fresh noise (how many batches do they need?), or,
 with BATCHES `raw`, the trained generator itself, without the average (what is the average worth?).
 
-Usage: python docs/standing_statistics.py RUN_DIR BATCHES|raw OUT.keras   (from the repository's root)
+Usage: python experiments/standing_statistics.py RUN_DIR BATCHES|raw OUT.keras   (from the repository's root)
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 with and without TensorFlow's op determinism, which stays on for the rest of a process once enabled, so each
 measurement runs in a process of its own; the two take turns and the medians count.
 
-Usage: python docs/determinism.py [TURNS] [STEPS]   (from the repository's root; default 3 turns of 10 steps)
+Usage: python experiments/determinism.py [TURNS] [STEPS]   (from the repository's root; default 3 turns of 10 steps)
 """
 
 from __future__ import annotations

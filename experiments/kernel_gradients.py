@@ -3,7 +3,7 @@ stride 2, batch BATCH, default 128): TensorFlow's backward-filter convolution ag
 input patches by output gradients), in float32 and bfloat16, medians of 5 turns of 5 calls. The generator's
 transposed convolutions have the same kernel gradients, from output to input.
 
-Usage: python docs/kernel_gradients.py [BATCH]   (from the repository's root)
+Usage: python experiments/kernel_gradients.py [BATCH]   (from the repository's root)
 """
 
 from __future__ import annotations

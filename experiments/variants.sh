@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
+# Usage: bash experiments/variants.sh FACES_DIR [RUNS_DIR]   (from the repository's root)
 # Trains every variant for 10 epochs on the same faces with the same seed, then draws docs/variants.png:
-# one row per variant, all from the same noise. Usage: bash docs/variants.sh FACES_DIR [RUNS_DIR]
+# one row per variant, all from the same noise.
 set -euo pipefail
-data=${1:?usage: bash docs/variants.sh FACES_DIR [RUNS_DIR]}
+data=${1:?usage: bash experiments/variants.sh FACES_DIR [RUNS_DIR]}
 runs=${2:-runs/variants}
 python=${PYTHON:-.venv/bin/python}
 common=(--data "$data" --epochs 10 --image-size 64 --width 32 --seed 0)
