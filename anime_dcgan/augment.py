@@ -15,7 +15,8 @@ import tensorflow as tf
 from keras import ops
 
 from anime_dcgan import distribute
-from anime_dcgan.config import POLICIES, parse_policy
+from anime_dcgan.config import parse_policy
+
 TRANSLATION_RATIO = 0.125  # the largest shift as a fraction of the image's side
 CUTOUT_RATIO = 0.5  # the cut square's side as a fraction of the image's side
 
@@ -87,11 +88,19 @@ def random_cutout(images, seed_generator=None, ratio: float = CUTOUT_RATIO):
 TRANSFORMS = {"color": random_color, "translation": random_translation, "cutout": random_cutout}
 
 
-def diff_augment(images, policy: Sequence[str] | str, seed_generator: keras.random.SeedGenerator | None = None):
-    """`images` through the transforms named in `policy` (names or a comma-separated string), in POLICIES order,
-    with a fresh draw per image; same shape and dtype, and differentiable with respect to `images`."""
-    names = parse_policy(policy if isinstance(policy, str) else ",".join(policy))
-    for name in POLICIES:
-        if name in names:
-            images = TRANSFORMS[name](images, seed_generator)
-    return images
+class DiffAugment:
+    """The transforms of a DiffAugment policy (names or a comma-separated string, "" for none), parsed once and
+    applied in POLICIES order to every image D sees, with a fresh draw per image from the `seed` stream given at
+    each call. Same shape and dtype out, differentiable with respect to the images."""
+
+    def __init__(self, policy: Sequence[str] | str = ""):
+        self.policy = parse_policy(policy if isinstance(policy, str) else ",".join(policy))
+        self.transforms = [TRANSFORMS[name] for name in self.policy]
+
+    def __call__(self, images, seed: keras.random.SeedGenerator | None = None):
+        for transform in self.transforms:
+            images = transform(images, seed)
+        return images
+
+    def __repr__(self) -> str:
+        return f"DiffAugment({','.join(self.policy)!r})"

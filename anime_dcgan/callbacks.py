@@ -34,11 +34,8 @@ def _replace_atomically(path: Path, write) -> None:
 
 
 class StandingStatistics(keras.callbacks.Callback):
-    """After every epoch, before anything samples it, give the averaged generator fresh BatchNorm statistics.
-
-    Four batches: after about 200,000 images the recipe's average scored FID 162.4 with statistics from 4 batches of
-    128 and 162.1 with 16, and 107.9 from 4 batches of 32 and 108.7 from 16 (docs/quality.md); each batch costs a
-    generator forward pass an epoch.
+    """After every epoch, before anything samples it, give the averaged generator fresh BatchNorm statistics from
+    `batches` batches of noise (each costs a generator forward pass an epoch; how many are enough: docs/results.md).
     """
 
     def __init__(self, batch_size: int, batches: int = 4):
@@ -298,7 +295,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             seed_generator=gan.seed_generator.state,
             fixed_noise=noise,
             epoch=self.epoch,
-            **({"ema_generator": gan.ema_generator} if gan.ema_generator is not None else {}),
+            **({"ema_generator": gan.ema.model} if gan.ema else {}),
+            **({"loss": [variable.value for variable in gan.gan_loss.variables]} if gan.gan_loss.variables else {}),
         )
         self.manager = tf.train.CheckpointManager(tf.train.Checkpoint(**state), str(directory), max_to_keep=keep)
         self.metric_variables = [variable.value for tracker in gan.metrics for variable in tracker.variables]

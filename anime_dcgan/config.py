@@ -1,4 +1,10 @@
-"""The options of a training run: one dataclass, built once from the command line and saved with the run."""
+"""The options of a training run: one dataclass whose fields declare each option once (its help, group, check, resume
+policy and value for runs saved before it existed), built once from the command line and saved with the run.
+
+The command line (`fit`), validation (`TrainConfig.resolved`), the resume policy (`resume_or_new`) and the options
+reference (`docs/options.md`, written by `python -m anime_dcgan.config`) are all made from these declarations. This
+module does not import TensorFlow, so the command line is read before it is.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 _CLONE_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 BUNDLED_SAMPLE = _CLONE_SAMPLE if _CLONE_SAMPLE.is_dir() else Path(__file__).resolve().parent / "sample"
 
-# The choices of the options, here so that the command line can be read without importing TensorFlow.
 IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
 UPSAMPLINGS = ("transpose", "resize")
@@ -25,29 +30,21 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 JIT_COMPILE = ("auto", "on", "off")  # XLA; "auto" is Keras's choice: on with a GPU, off on a CPU
 NONFINITE_ACTIONS = ("stop", "skip")  # what a NaN/Inf in a step does to the run
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
-# Options a checkpoint depends on: the networks' shapes (wgan-gp's critic has no BatchNorm) and the optimizer state.
-RUN_FIXED_OPTIONS = ("image_size", "latent_dim", "width", "loss", "optimizer", "upsample", "spectral_norm", "ema",
-                     "holdout", "precision")  # float16's loss scale is checkpointed with the optimizers
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
 @dataclass(frozen=True)
 class LossSpec:
-    """Everything a GAN loss asks of a run besides its objective (which `losses.LOSSES` holds under the same name).
+    """A loss as the options know it: its class in `losses` ("module:Class") and its paper's optimizer settings,
+    the defaults of the options left at None (a flag given on the command line wins)."""
 
-    The optimizer settings are what the loss's paper trained with; a flag given on the command line wins.
-    """
-
+    loss: str
     paper: str
     optimizer: str = "adam"
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     d_steps: int = 1
-    critic_normalization: str = "batch"  # D's normalisation layers (spectral norm replaces them)
-    clips_weights: bool = False  # keep D's weights within +-clip after every update
-    gradient_penalty: bool = False  # add gp_weight x WGAN-GP's penalty to D's loss
-    smoothable: bool = False  # has a real-image target that one-sided label smoothing can lower
 
     @property
     def optimizer_defaults(self) -> dict:
@@ -61,19 +58,22 @@ class LossSpec:
         return f"{optimizer}({self.lr:.0e}{betas}), {steps}".replace("e-0", "e-")
 
 
+# The losses `--loss` names: adding one is a `losses.GANLoss` subclass and a line here.
 LOSS_SPECS = {
-    "bce": LossSpec("Radford et al. 2015 (DCGAN), non-saturating G loss", smoothable=True),
-    "minimax": LossSpec("Goodfellow et al. 2014, the saturating minimax G loss", smoothable=True),
-    "lsgan": LossSpec("Mao et al. 2017, least squares; its DCGAN-style models used Adam(2e-4, 0.5)", smoothable=True),
-    "hinge": LossSpec("Lim & Ye 2017; Miyato et al. 2018"),
-    "wgan": LossSpec("Arjovsky et al. 2017", optimizer="rmsprop", lr=5e-5, d_steps=5, clips_weights=True),
+    "bce": LossSpec("anime_dcgan.losses:NonSaturatingLoss", "Radford et al. 2015 (DCGAN), non-saturating G loss"),
+    "minimax": LossSpec("anime_dcgan.losses:MinimaxLoss", "Goodfellow et al. 2014, the saturating minimax G loss"),
+    "lsgan": LossSpec("anime_dcgan.losses:LeastSquaresLoss",
+                      "Mao et al. 2017, least squares; its DCGAN-style models used Adam(2e-4, 0.5)"),
+    "hinge": LossSpec("anime_dcgan.losses:HingeLoss", "Lim & Ye 2017; Miyato et al. 2018"),
+    "wgan": LossSpec("anime_dcgan.losses:WassersteinLoss", "Arjovsky et al. 2017", optimizer="rmsprop", lr=5e-5,
+                     d_steps=5),
     "wgan-gp": LossSpec(
+        "anime_dcgan.losses:WassersteinGPLoss",
         "Gulrajani et al. 2017; LayerNorm in the critic, as the paper suggests in place of BatchNorm",
-        lr=1e-4, beta1=0.0, beta2=0.9, d_steps=5, critic_normalization="layer", gradient_penalty=True,
+        lr=1e-4, beta1=0.0, beta2=0.9, d_steps=5,
     ),
 }  # fmt: skip
 LOSS_DEFAULTS = {name: spec.optimizer_defaults for name, spec in LOSS_SPECS.items()}
-SMOOTHABLE = tuple(name for name, spec in LOSS_SPECS.items() if spec.smoothable)
 
 
 # Named recipes: `--preset NAME` stands for these flags, and any flag given beside it wins.
@@ -82,15 +82,6 @@ PRESETS = {
         "loss": "bce", "upsample": "transpose", "spectral_norm": False, "augment": "", "ema": None, "batch_size": 128,
     },
 }
-
-
-# Options added after runs were first saved, as a config.json written before them ran: without them.
-ADDED_LATER = {
-    "upsample": "transpose", "spectral_norm": False, "r1": 0.0, "r1_every": 1, "augment": "", "ema": None,
-    "holdout": 0.0, "eval_every": 0, "eval_n": 1000, "eval_data": "", "on_nonfinite": "stop",
-    "precision": "float32", "jit_compile": "auto", "steps_per_execution": 1,
-    "deterministic": False, "lr_decay": 0.0,
-}  # fmt: skip
 
 
 class ConfigError(ValueError):
@@ -155,43 +146,8 @@ def one_of(choices: tuple) -> Callable:
             raise ValueError(f"must be one of {', '.join(map(str, choices))}, not {value}")
         return value
 
+    check.choices = choices  # the command line offers them
     return check
-
-
-# What every checked option must be; None, where a field allows it, is never checked.
-CHECKS = {
-    "epochs": positive_int,
-    "batch_size": positive_int,
-    "image_size": one_of(IMAGE_SIZES),
-    "latent_dim": positive_int,
-    "width": positive_int,
-    "lr": positive_float,
-    "d_lr": positive_float,
-    "g_lr": positive_float,
-    "lr_decay": fraction,
-    "beta1": unit_interval,
-    "beta2": unit_interval,
-    "momentum": unit_interval,
-    "d_steps": positive_int,
-    "clip": positive_float,
-    "gp_weight": positive_float,
-    "label_smoothing": real_target,
-    "g_activation": one_of(GENERATOR_ACTIVATIONS),
-    "dropout": unit_interval,
-    "upsample": one_of(UPSAMPLINGS),
-    "r1": non_negative_float,
-    "r1_every": positive_int,
-    "ema": decay,
-    "holdout": non_negative_float,
-    "eval_every": non_negative_int,
-    "eval_n": positive_int,
-    "on_nonfinite": one_of(NONFINITE_ACTIONS),
-    "precision": one_of(PRECISIONS),
-    "jit_compile": one_of(JIT_COMPILE),
-    "strategy": one_of(STRATEGIES),
-    "steps_per_execution": positive_int,
-    "checkpoint_every": non_negative_float,
-}
 
 
 def parse_policy(text: str) -> tuple[str, ...]:
@@ -206,53 +162,142 @@ def parse_policy(text: str) -> tuple[str, ...]:
     return tuple(name for name in POLICIES if name in names)
 
 
+def policy(text: str) -> str:
+    """A DiffAugment policy as config.json keeps it, "" for none: "cutout, color" -> "color,cutout"."""
+    return ",".join(parse_policy("" if text.strip().lower() == "none" else text))
+
+
+def ema_decay(text: str) -> float | None:
+    """A weight average's decay from the command line: 0 is None, no average."""
+    return float(text) or None
+
+
+# ----------------------------------------------------------------------------- declaring an option
+
+NOT_SAVED_BEFORE = object()  # `before` of the options every saved config.json has
+
+
+def option(
+    default,
+    help: str,
+    group: str,
+    check: Callable | None = None,
+    *,
+    parse: Callable[[str], object] | None = None,
+    metavar: str | None = None,
+    default_text: str | None = None,
+    fixed: bool = False,
+    before=NOT_SAVED_BEFORE,
+    part: str | None = None,
+):
+    """A TrainConfig field declaring one option.
+
+    help, group: its line in `--help` and docs/options.md; check: what every value must be (raises ValueError);
+    parse: text to value on the command line (default: the default's type); default_text: the default as help gives
+    it; fixed: a run's checkpoint depends on it, so it may not change on resume; before: its value in a config.json
+    saved before the option existed; part: "module:Class" of the loss penalty it turns on (the class's
+    `from_options(config)` builds it, or returns None when the option leaves it off).
+    """
+    metadata = dict(help=help, group=group, check=check, parse=parse, metavar=metavar, default_text=default_text,
+                    fixed=fixed, before=before, part=part)  # fmt: skip
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run. None means "the default of the chosen loss" (LOSS_DEFAULTS)."""
 
-    data: str = ""  # folder of face images as the user gave it; "" = the bundled sample, wherever the package is
-    out: str = ""
-    epochs: int = 25
-    batch_size: int = 32  # chosen by FID at equal images seen (docs/quality.md); the paper's 128 is --preset dcgan
-    image_size: int = 64
-    latent_dim: int = 100
-    width: int = 64
-    seed: int = 0
-    loss: str = "bce"
-    optimizer: str | None = None
-    lr: float | None = None
-    d_lr: float | None = None  # None: lr
-    g_lr: float | None = None  # None: lr
-    lr_decay: float = 0.0  # the last this fraction of the epochs decays both learning rates linearly; 0 = constant
-    beta1: float | None = None
-    beta2: float | None = None
-    momentum: float = 0.0
-    d_steps: int | None = None
-    clip: float = 0.01  # wgan
-    gp_weight: float = 10.0  # wgan-gp
-    label_smoothing: float = 1.0  # target of real images; 1.0 = no smoothing
-    d_threshold: float | None = None
-    g_threshold: float | None = None
-    g_activation: str = "relu"
-    dropout: float = 0.0
-    upsample: str = "transpose"  # how G doubles its feature maps: "transpose" (the paper) or "resize"
-    spectral_norm: bool = False  # on every layer of D, which then has no BatchNorm
-    r1: float = 0.0  # gamma of the R1 penalty on real images; 0 = off
-    r1_every: int = 1  # lazy R1: the penalty every this many D steps
-    # The default recipe, chosen by FID in docs/quality.md; --preset dcgan turns both off.
-    augment: str = "translation,cutout"  # DiffAugment policy ("color,translation,cutout" for all three); "" = off
-    ema: float | None = 0.999  # decay of the generator's weight average; None = off
-    holdout: float = 0.0  # faces of `data` kept out of training: a count, or a fraction if below 1; 0 = none
-    eval_every: int = 0  # measure FID and KID every this many epochs; 0 = never
-    eval_n: int = 1000  # generated faces per measurement
-    eval_data: str = ""  # real faces to measure against; "" = the held-out faces
-    on_nonfinite: str = "stop"  # a NaN/Inf update is always dropped; "stop" ends the run there, "skip" goes on
-    precision: str = "auto"  # Keras dtype policy of both networks; "auto" picks by device when a run starts
-    jit_compile: str = "auto"  # compile the train step with XLA: "on", "off" or Keras's "auto"
-    strategy: str = "auto"  # the devices that train, as a tf.distribute strategy (see STRATEGIES)
-    steps_per_execution: int = 1  # train steps per call into the compiled function
-    deterministic: bool = False  # TensorFlow op determinism: the same weights from the same seed on the same machine
-    checkpoint_every: float = 10.0  # minutes between checkpoints within an epoch; 0: only at epoch ends (and signals)
+    data: str = option("", "folder of face images, searched recursively; 'kaggle' or 'kaggle:owner/name' downloads a "
+                       "Kaggle dataset to data/<name> first", "run", default_text="the bundled sample")
+    out: str = option("", "run folder for samples, logs and checkpoints", "run", default_text="runs/<timestamp>")
+    epochs: int = option(25, "train until this epoch", "run", positive_int)
+    # Chosen by FID at equal images seen (docs/results.md); the paper's 128 is --preset dcgan.
+    batch_size: int = option(32, "images per update", "run", positive_int)
+    seed: int = option(0, "random seed of weights, noise and shuffling", "run")
+
+    image_size: int = option(64, "image side in pixels", "networks", one_of(IMAGE_SIZES), fixed=True)
+    latent_dim: int = option(100, "length of the noise vector", "networks", positive_int, fixed=True)
+    width: int = option(64, "channels of the highest-resolution layer; deeper layers have 2, 4, 8 times as many",
+                        "networks", positive_int, fixed=True)
+    g_activation: str = option("relu", "generator activation", "networks", one_of(GENERATOR_ACTIVATIONS))
+    upsample: str = option("transpose", "how the generator doubles its size: the paper's 4x4 transposed "
+                           "convolutions, or a nearest-neighbour resize then a 3x3 convolution, free of checkerboard",
+                           "networks", one_of(UPSAMPLINGS), fixed=True, before="transpose")
+    dropout: float = option(0.0, "dropout rate after each discriminator layer", "networks", unit_interval)
+
+    loss: str = option("bce", "GAN objective", "loss and updates", one_of(tuple(LOSS_SPECS)), fixed=True)
+    d_steps: int | None = option(None, "discriminator updates per generator update, each on its own real batch",
+                                 "loss and updates", positive_int, parse=int, default_text="per loss")
+    clip: float = option(0.01, "wgan: critic weights are clipped to +-clip", "loss and updates", positive_float)
+    gp_weight: float = option(10.0, "wgan-gp: gradient penalty weight lambda", "loss and updates", positive_float)
+    label_smoothing: float = option(1.0, "one-sided label smoothing: target for real images, e.g. 0.9 (bce, "
+                                    "minimax, lsgan)", "loss and updates", real_target, default_text="1, none")
+    on_nonfinite: str = option("stop", "an update with a NaN/Inf loss or gradient is always dropped; 'stop' ends the "
+                               "run there (its last checkpoint stays good), 'skip' goes on and counts them in "
+                               "history.csv", "loss and updates", one_of(NONFINITE_ACTIONS), before="stop")
+    d_threshold: float | None = option(None, "skip a discriminator update while its loss is below this",
+                                       "loss and updates", parse=float, default_text="never")
+    g_threshold: float | None = option(None, "update the generator only while its loss is above this",
+                                       "loss and updates", parse=float, default_text="always")
+
+    optimizer: str | None = option(None, "optimizer of both networks", "optimizers", one_of(OPTIMIZERS),
+                                   default_text="per loss", fixed=True)
+    lr: float | None = option(None, "learning rate of both networks", "optimizers", positive_float, parse=float,
+                              default_text="per loss")
+    d_lr: float | None = option(None, "discriminator learning rate, e.g. for TTUR", "optimizers", positive_float,
+                                parse=float, default_text="--lr")
+    g_lr: float | None = option(None, "generator learning rate", "optimizers", positive_float, parse=float,
+                                default_text="--lr")
+    lr_decay: float = option(0.0, "decay both learning rates linearly over this last fraction of the epochs, e.g. "
+                             "0.5: full rate until then, 1/N of it in the last epoch of N decaying; follows --epochs "
+                             "when a run is resumed", "optimizers", fraction, default_text="0, constant", before=0.0)
+    beta1: float | None = option(None, "Adam's beta_1", "optimizers", unit_interval, parse=float,
+                                 default_text="per loss")
+    beta2: float | None = option(None, "Adam's beta_2", "optimizers", unit_interval, parse=float,
+                                 default_text="per loss")
+    momentum: float = option(0.0, "RMSprop and SGD momentum", "optimizers", unit_interval)
+
+    spectral_norm: bool = option(False, "spectral normalisation on every discriminator layer, in place of its "
+                                 "BatchNorm", "quality", fixed=True, before=False)
+    r1: float = option(0.0, "R1 penalty gamma/2 E||grad D(x)||^2 on real images; 0 turns it off", "quality",
+                       non_negative_float, metavar="GAMMA", default_text="0, off", before=0.0,
+                       part="anime_dcgan.losses:R1Penalty")
+    r1_every: int = option(1, "lazy R1: apply the penalty (scaled by K) every K discriminator steps", "quality",
+                           positive_int, metavar="K", before=1)
+    # The default recipe, chosen by FID in docs/results.md; --preset dcgan turns both off.
+    augment: str = option("translation,cutout", f"DiffAugment every image D sees, e.g. {','.join(POLICIES)}; 'none' "
+                          "turns it off", "quality", parse_policy, parse=policy, metavar="POLICY", before="")
+    ema: float | None = option(0.999, "keep an exponential moving average of G's weights (e.g. 0.999) and sample, "
+                               "evaluate and export it; 0 turns it off", "quality", decay, parse=ema_decay,
+                               metavar="DECAY", fixed=True, before=None)
+
+    holdout: float = option(0.0, "keep N faces (or a fraction, if below 1) of --data out of training, the same ones "
+                            "every run, to measure against", "measuring quality", non_negative_float, metavar="N",
+                            default_text="0, none", fixed=True, before=0.0)
+    eval_every: int = option(0, "measure FID and KID every E epochs into history.csv and keep best.keras",
+                             "measuring quality", non_negative_int, metavar="E", default_text="never", before=0)
+    eval_n: int = option(1000, "generated faces per measurement; FID depends on it", "measuring quality",
+                         positive_int, metavar="N", before=1000)
+    eval_data: str = option("", "real faces to measure against", "measuring quality", metavar="DIR",
+                            default_text="the held-out ones", before="")
+
+    precision: str = option("auto", "dtype policy of both networks: 'auto' takes bfloat16 on TPUs, recent GPUs and "
+                            "CPUs with AVX512_BF16/AMX, float16 with loss scaling on 7.x GPUs, float32 otherwise; "
+                            "outputs, losses and images stay float32", "devices", one_of(PRECISIONS), fixed=True,
+                            before="float32")  # float16's loss scale is checkpointed with the optimizers
+    jit_compile: str = option("auto", "compile the training step with XLA; 'auto' is Keras's choice: on with a GPU, "
+                              "off on a CPU", "devices", one_of(JIT_COMPILE), before="auto")
+    strategy: str = option("auto", "the devices that train: 'auto' takes a TPU when one is attached, every GPU when "
+                           "there are several ('mirrored'), else one device ('default'); 'multi-worker' trains on the "
+                           "machines listed in TF_CONFIG, with the batch split across all replicas", "devices",
+                           one_of(STRATEGIES))
+    steps_per_execution: int = option(1, "training steps per call into the compiled step; more hides per-step "
+                                      "overhead on fast accelerators", "devices", positive_int, metavar="N", before=1)
+    deterministic: bool = option(False, "TensorFlow op determinism: the same --seed gives bit-identical weights on "
+                                 "the same machine, at some cost in speed", "devices", before=False)
+    checkpoint_every: float = option(10.0, "also checkpoint within an epoch this often, so a preempted run loses at "
+                                     "most that much; 0: only at the end of each epoch", "devices",
+                                     non_negative_float, metavar="MINUTES")
 
     def resolved(self) -> TrainConfig:
         """These options with the loss's defaults filled in, checked for contradictions."""
@@ -260,27 +305,16 @@ class TrainConfig:
             raise ConfigError(f"unknown --loss {self.loss!r}: choose one of {', '.join(LOSS_DEFAULTS)}")
         defaults = {k: v for k, v in LOSS_DEFAULTS[self.loss].items() if getattr(self, k) is None}
         config = dataclasses.replace(self, **defaults)
-        for name, check in CHECKS.items():
-            value = getattr(config, name)
-            if value is not None:
+        for field in dataclasses.fields(config):
+            check, value = field.metadata["check"], getattr(config, field.name)
+            if check is not None and value is not None:
                 try:
                     check(value)
                 except (TypeError, ValueError) as error:
-                    raise ConfigError(f"--{name.replace('_', '-')} {error}") from None
-        if config.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown --optimizer {config.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
-        try:
-            parse_policy(config.augment)
-        except ValueError as error:
-            raise ConfigError(f"--augment: {error}") from None
+                    raise ConfigError(f"{flag(field.name)}{separator(check)}{error}") from None
         if config.eval_every and not (config.eval_data or config.holdout):
             raise ConfigError(
                 "--eval-every needs real faces the model does not train on: pass --eval-data DIR or --holdout 1000"
-            )
-        if config.label_smoothing != 1.0 and config.loss not in SMOOTHABLE:
-            raise ConfigError(
-                f"--label-smoothing needs a loss with a real-image target ({', '.join(SMOOTHABLE)}), "
-                f"not --loss {config.loss}: drop --label-smoothing"
             )
         return config
 
@@ -323,6 +357,29 @@ class TrainConfig:
         return cls(**{**ADDED_LATER, **saved})
 
 
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def separator(check: Callable) -> str:
+    """Between a flag and its check's message: "--augment: unknown ..." for a parser, "--epochs must ..." else."""
+    return ": " if check is parse_policy else " "
+
+
+def declared(name: str) -> dict:
+    """The declaration of option `name` (see `option`)."""
+    return TrainConfig.__dataclass_fields__[name].metadata
+
+
+# Derived from the declarations: what the resume policy and old run folders need.
+CHECKS = {f.name: f.metadata["check"] for f in dataclasses.fields(TrainConfig) if f.metadata["check"]}
+RUN_FIXED_OPTIONS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.metadata["fixed"])
+ADDED_LATER = {
+    f.name: f.metadata["before"] for f in dataclasses.fields(TrainConfig) if f.metadata["before"] is not NOT_SAVED_BEFORE
+}
+PARTS = {f.name: f.metadata["part"] for f in dataclasses.fields(TrainConfig) if f.metadata["part"]}
+
+
 def resume_or_new(run_dir: str | Path, given: dict, config_file: str | Path | None = None) -> TrainConfig:
     """Options for the run in `run_dir`, with the flags in `given` on top.
 
@@ -337,10 +394,9 @@ def resume_or_new(run_dir: str | Path, given: dict, config_file: str | Path | No
         saved = TrainConfig.load(saved_path)
         for name in RUN_FIXED_OPTIONS:
             if name in given and given[name] != getattr(saved, name):
-                flag = "--" + name.replace("_", "-")
                 raise ConfigError(
-                    f"{run_dir} was trained with {flag} {getattr(saved, name)}, not {given[name]}: "
-                    f"drop {flag} to resume it, or pass a new --out to start another run"
+                    f"{run_dir} was trained with {flag(name)} {getattr(saved, name)}, not {given[name]}: "
+                    f"drop {flag(name)} to resume it, or pass a new --out to start another run"
                 )
         if "data" not in given and not saved.data_folder.is_dir():
             raise ConfigError(
@@ -352,3 +408,39 @@ def resume_or_new(run_dir: str | Path, given: dict, config_file: str | Path | No
     if "loss" in given and given["loss"] != base.loss:  # the other loss's defaults, not the file's
         base = dataclasses.replace(base, **{name: None for name in LOSS_DEFAULTS.get(base.loss, {})})
     return dataclasses.replace(base, out=str(run_dir), **given).resolved()
+
+
+def reference_markdown() -> str:
+    """docs/options.md: every option of `fit`, by group, as the declarations above give it."""
+    lines = ["# Options of `python -m anime_dcgan.fit`", "",
+             "Written by `python -m anime_dcgan.config > docs/options.md` from the declarations in "
+             "`anime_dcgan/config.py`; a test keeps the two in step. *Fixed*: the run's checkpoint depends on it, "
+             "so it cannot change when a run is resumed; every other option given on resume takes effect from the "
+             "next epoch.", ""]  # fmt: skip
+    groups: dict[str, list[dataclasses.Field]] = {}
+    for field in dataclasses.fields(TrainConfig):
+        groups.setdefault(field.metadata["group"], []).append(field)
+    for group, fields in groups.items():
+        lines += [f"## {group[0].upper()}{group[1:]}", "", "| option | default | what it does |", "| --- | --- | --- |"]
+        for field in fields:
+            metadata = field.metadata
+            fixed = " *Fixed.*" if metadata["fixed"] else ""
+            choices = getattr(metadata["check"], "choices", None)
+            values = f" One of: {', '.join(f'`{choice}`' for choice in choices)}." if choices else ""
+            row = f"| `{flag(field.name)}` | {default_text(field)} | {metadata['help']}.{values}{fixed} |"
+            lines.append(row.replace("<", "&lt;"))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def default_text(field: dataclasses.Field) -> str:
+    """The default of an option in words, as `--help` and docs/options.md give it."""
+    if field.metadata["default_text"] is not None:
+        return field.metadata["default_text"]
+    if field.default is None:
+        return "off"
+    return "off" if field.default is False else str(field.default)
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")

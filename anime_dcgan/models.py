@@ -150,10 +150,9 @@ def on_accelerator() -> bool:
 @keras.saving.register_keras_serializable(package="anime_dcgan")
 class SmallMapConv2D(layers.Conv2D):
     """Keras's Conv2D ("same" padding, square kernel and stride) whose kernel gradient is one matrix product
-    (`kernel_gradient`) when it trains on a CPU: between 8x8 and 4x4 maps with hundreds of channels, oneDNN's
-    backward-filter convolution in bfloat16 took over three times as long as that product on an AVX-512 BF16 CPU
-    (docs/kernel_gradients.py), while on larger maps it is as fast or faster; so the networks' 8x8 <-> 4x4 layers
-    use this class. The same weights and results as Conv2D."""
+    (`kernel_gradient`) when it trains on a CPU, where oneDNN's backward-filter convolution is slow between 8x8 and
+    4x4 maps with hundreds of channels (measured by experiments/kernel_gradients.py, docs/performance.md); the
+    networks' 8x8 <-> 4x4 layers use this class. The same weights and results as Conv2D."""
 
     portable_class = layers.Conv2D
 

@@ -14,7 +14,9 @@ import keras
 import tensorflow as tf
 
 from anime_dcgan import callbacks, data, distribute, losses, metrics, models
-from anime_dcgan.config import CONFIG_FILE, ConfigError, TrainConfig, parse_policy
+from anime_dcgan.augment import DiffAugment
+from anime_dcgan.averaging import WeightAverage
+from anime_dcgan.config import CONFIG_FILE, ConfigError, TrainConfig
 from anime_dcgan.gan import GAN
 from anime_dcgan.lock import run_lock
 
@@ -66,32 +68,32 @@ def build_gan(config: TrainConfig) -> GAN:
 
 def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
     scaled = keras.optimizers.LossScaleOptimizer if loss_scaling else (lambda optimizer: optimizer)
+    loss = losses.build(config)
+    generator = models.build_generator(
+        config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
+    )
+    discriminator = models.build_discriminator(
+        config.image_size,
+        config.width,
+        normalization=discriminator_normalization(loss, config.spectral_norm),
+        dropout=config.dropout,
+        clip=loss.clip,
+        spectral_norm=config.spectral_norm,
+    )
     gan = GAN(
-        models.build_generator(
-            config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
-        ),
-        models.build_discriminator(
-            config.image_size,
-            config.width,
-            normalization=discriminator_normalization(config),
-            dropout=config.dropout,
-            clip=config.clip if config.loss_spec.clips_weights else None,
-            spectral_norm=config.spectral_norm,
-        ),
+        generator,
+        discriminator,
+        augment=DiffAugment(config.augment),
+        ema=WeightAverage(generator, config.ema) if config.ema is not None else None,
         seed=config.seed,
     )
     gan.compile(
         d_optimizer=scaled(build_optimizer(config, config.d_learning_rate)),
         g_optimizer=scaled(build_optimizer(config, config.g_learning_rate)),
-        gan_loss=losses.get(config.loss, real_target=config.label_smoothing),
+        loss=loss,
         d_steps=config.d_steps,
-        gp_weight=config.gp_weight if config.loss_spec.gradient_penalty else 0.0,
         d_threshold=config.d_threshold,
         g_threshold=config.g_threshold,
-        r1_gamma=config.r1,
-        r1_every=config.r1_every,
-        augment=parse_policy(config.augment),
-        ema_decay=config.ema,
         jit_compile={"on": True, "off": False}.get(config.jit_compile, "auto"),
         steps_per_execution=config.steps_per_execution,
     )
@@ -123,11 +125,11 @@ def print_changes(before: TrainConfig, after: TrainConfig) -> None:
         print("Changed on resume: " + ", ".join(changed))
 
 
-def discriminator_normalization(config: TrainConfig) -> str:
+def discriminator_normalization(loss: losses.GANLoss, spectral_norm: bool) -> str:
     """The loss's normalisation (BatchNorm, or LayerNorm under WGAN-GP's per-sample penalty), none under spectral norm
     unless the loss needs its own."""
-    normalization = config.loss_spec.critic_normalization
-    return "none" if config.spectral_norm and normalization == "batch" else normalization
+    normalization = loss.critic_normalization
+    return "none" if spectral_norm and normalization == "batch" else normalization
 
 
 def describe_device() -> str:

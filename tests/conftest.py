@@ -31,18 +31,24 @@ def first_batch(batch_size: int, image_size: int = 32):
     return next(iter(dataset))
 
 
-def tiny_gan(loss="bce", optimizer=None, lr=2e-4, seed=0, discriminator_options=None, **compile_options):
-    """A 32 px GAN with 4-channel networks and an 8-d latent, compiled with `loss` and `compile_options`."""
+def tiny_gan(loss="bce", optimizer=None, lr=2e-4, seed=0, discriminator_options=None, augment="", ema=None,
+             penalties=(), **compile_options):
+    """A 32 px GAN with 4-channel networks and an 8-d latent: the loss named `loss` with `penalties`, DiffAugment's
+    `augment` policy and a weight average of decay `ema` (if given), compiled with `compile_options`."""
     import keras
 
     from anime_dcgan import losses, models
+    from anime_dcgan.augment import DiffAugment
+    from anime_dcgan.averaging import WeightAverage
     from anime_dcgan.gan import GAN
 
     optimizer = optimizer or keras.optimizers.Adam
     keras.utils.set_random_seed(seed)
     discriminator = models.build_discriminator(32, 4, **(discriminator_options or {}))
-    gan = GAN(models.build_generator(8, 32, 4), discriminator, seed=seed)
-    gan.compile(optimizer(lr), optimizer(lr), gan_loss=losses.get(loss), **compile_options)
+    generator = models.build_generator(8, 32, 4)
+    average = WeightAverage(generator, ema) if ema else None
+    gan = GAN(generator, discriminator, augment=DiffAugment(augment), ema=average, seed=seed)
+    gan.compile(optimizer(lr), optimizer(lr), loss=losses.get(loss, penalties=list(penalties)), **compile_options)
     return gan
 
 

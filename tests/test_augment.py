@@ -8,10 +8,16 @@ import pytest
 import tensorflow as tf
 
 from anime_dcgan import augment
-from anime_dcgan.augment import POLICIES, diff_augment, parse_policy
+from anime_dcgan.augment import DiffAugment
+from anime_dcgan.config import POLICIES, parse_policy
 
 SINGLE_AND_ALL = [(name,) for name in POLICIES] + [POLICIES]
 MOVING = [("translation",), ("cutout",)]  # the transforms that only move or drop pixels
+
+
+def diff_augment(images, policy, seed_generator=None):
+    """`images` through the GAN's augmenter for `policy`, drawing from `seed_generator`."""
+    return DiffAugment(policy)(images, seed_generator)
 
 
 def uniform_images(shape, seed=0) -> np.ndarray:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from anime_dcgan import losses
+from anime_dcgan.config import LOSS_SPECS, ConfigError, TrainConfig
 
 REAL = np.array([[2.0], [-1.0], [0.5], [0.0]], np.float32)
 FAKE = np.array([[-3.0], [0.2], [1.5], [-0.4]], np.float32)
@@ -33,7 +34,7 @@ REFERENCES = {
 }
 
 
-@pytest.mark.parametrize("name", list(losses.LOSSES))
+@pytest.mark.parametrize("name", list(LOSS_SPECS))
 def test_loss_matches_its_paper(name):
     d_reference, g_reference = REFERENCES[name]
     loss = losses.get(name)
@@ -46,9 +47,9 @@ def test_unknown_loss_is_refused():
         losses.get("nope")
 
 
-@pytest.mark.parametrize("name", losses.SMOOTHABLE)
+@pytest.mark.parametrize("name", losses.smoothable())
 def test_label_smoothing_changes_only_the_real_targets(name):
-    plain, smooth = losses.get(name), losses.get(name, real_target=0.9)
+    plain, smooth = losses.get(name), losses.get(name, label_smoothing=0.9)
     other_fake = FAKE * 2 - 1
     # The difference the smoothing makes depends on the real outputs alone, and G's loss is untouched.
     gap = float(smooth.discriminator(REAL, FAKE)) - float(plain.discriminator(REAL, FAKE))
@@ -59,13 +60,17 @@ def test_label_smoothing_changes_only_the_real_targets(name):
 
 def test_smoothed_bce_matches_cross_entropy_with_a_0_9_target():
     expected = -(0.9 * log_d(REAL) + 0.1 * log_one_minus_d(REAL)).mean() - log_one_minus_d(FAKE).mean()
-    assert float(losses.get("bce", real_target=0.9).discriminator(REAL, FAKE)) == pytest.approx(expected, rel=1e-5)
+    assert float(losses.get("bce", label_smoothing=0.9).discriminator(REAL, FAKE)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_losses_with_a_real_target_take_label_smoothing():
+    assert losses.smoothable() == ["bce", "minimax", "lsgan"]
 
 
 @pytest.mark.parametrize("name", ["wgan", "wgan-gp", "hinge"])
 def test_label_smoothing_is_refused_for_losses_without_targets(name):
-    with pytest.raises(ValueError, match="label smoothing needs"):
-        losses.get(name, real_target=0.9)
+    with pytest.raises(ConfigError, match="--label-smoothing needs a loss with a real-image target"):
+        losses.build(TrainConfig(loss=name, label_smoothing=0.9).resolved())
 
 
 def tiny_critic() -> keras.Model:

@@ -23,21 +23,21 @@ def trainable(network: keras.Model) -> list[np.ndarray]:
 
 
 def test_ema_follows_the_closed_form_average_with_warm_up(real_batch):
-    gan = tiny_gan(ema_decay=0.9)
+    gan = tiny_gan(ema=0.9)
     average = trainable(gan.generator)  # the average starts as a copy of G
     for step in range(1, 5):
         gan.train_step(real_batch)
         decay = min(0.9, (1 + step) / (10 + step))  # G's optimizer has counted `step` updates by now
         average = [decay * a + (1 - decay) * w for a, w in zip(average, trainable(gan.generator))]
-    for expected, actual in zip(average, trainable(gan.ema_generator)):
+    for expected, actual in zip(average, trainable(gan.ema.model)):
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
-    assert any(not np.allclose(a, g) for a, g in zip(trainable(gan.ema_generator), trainable(gan.generator)))
+    assert any(not np.allclose(a, g) for a, g in zip(trainable(gan.ema.model), trainable(gan.generator)))
 
 
 def test_standing_statistics_replace_the_moving_averages(real_batch):
-    gan = tiny_gan(ema_decay=0.9)
+    gan = tiny_gan(ema=0.9)
     gan.train_step(real_batch)
-    norms = [layer for layer in gan.ema_generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [layer for layer in gan.ema.model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in norms:  # statistics that would wreck the samples if they were kept
         layer.moving_mean.assign(layer.moving_mean + 5.0)
     state = gan.seed_generator.state.numpy()
@@ -45,8 +45,8 @@ def test_standing_statistics_replace_the_moving_averages(real_batch):
     gan.seed_generator.state.assign(state)
     latent = gan.sample_latent(32)  # the batch the statistics were taken from
     # With one batch the standing statistics are that batch's own, so inference reproduces training mode.
-    inference = gan.ema_generator(latent, training=False).numpy()
-    training = gan.ema_generator(latent, training=True).numpy()
+    inference = gan.ema.model(latent, training=False).numpy()
+    training = gan.ema.model(latent, training=True).numpy()
     np.testing.assert_allclose(inference, training, atol=2e-3)
     assert [layer.momentum for layer in norms] == [0.9] * len(norms)  # the layers' own momentum is back
 
@@ -111,14 +111,14 @@ def test_r1_penalty_equals_finite_differences():
 
 def test_r1_adds_half_gamma_times_the_penalty_to_d_loss(real_batch):
     plain = tiny_gan().train_step(real_batch)
-    penalised = tiny_gan(r1_gamma=10.0).train_step(real_batch)
+    penalised = tiny_gan(penalties=[losses.R1Penalty(10.0)]).train_step(real_batch)
     assert float(penalised["r1"]) > 0
     expected = float(plain["d_loss"]) + 0.5 * 10.0 * float(penalised["r1"])
     assert float(penalised["d_loss"]) == pytest.approx(expected, rel=1e-4)
 
 
 def test_lazy_r1_is_applied_every_k_steps_scaled_by_k(real_batch):
-    gan = tiny_gan(r1_gamma=10.0, r1_every=2)
+    gan = tiny_gan(penalties=[losses.R1Penalty(10.0, every=2)])
     gan.build(real_batch.shape)
     penalties = []
     for _ in range(4):
@@ -129,7 +129,7 @@ def test_lazy_r1_is_applied_every_k_steps_scaled_by_k(real_batch):
 
     # On a due step the loss holds k * gamma / 2 of the penalty.
     plain = tiny_gan().train_step(real_batch)
-    lazy = tiny_gan(r1_gamma=10.0, r1_every=2).train_step(real_batch)
+    lazy = tiny_gan(penalties=[losses.R1Penalty(10.0, every=2)]).train_step(real_batch)
     expected = float(plain["d_loss"]) + 2 * 0.5 * 10.0 * float(lazy["r1"])
     assert float(lazy["d_loss"]) == pytest.approx(expected, rel=1e-4)
 
@@ -146,9 +146,9 @@ def test_every_technique_together_trains_and_resumes_with_its_average(faces, tmp
     gan = training.build_gan(config)
     checkpoint = TrainingCheckpoint(run / "checkpoints", gan, keras.Variable(np.zeros((64, 8), "float32")), tmp_path / "g.keras")
     assert checkpoint.restore() == (1, 0)
-    for saved, restored in zip(exported.weights, gan.ema_generator.weights):
+    for saved, restored in zip(exported.weights, gan.ema.model.weights):
         np.testing.assert_array_equal(saved.numpy(), restored.numpy())
-    assert any(not np.array_equal(a, g) for a, g in zip(trainable(gan.ema_generator), trainable(gan.generator)))
+    assert any(not np.array_equal(a, g) for a, g in zip(trainable(gan.ema.model), trainable(gan.generator)))
 
     assert fit.main([*flags, "--epochs", "2"]) == 0
     history = (run / "history.csv").read_text().splitlines()
@@ -287,16 +287,18 @@ def test_preset_is_applied_by_the_command_line(faces, tmp_path):
 
 
 def test_diff_augment_is_applied_to_every_image_d_sees_in_both_updates(real_batch, monkeypatch):
-    from anime_dcgan import augment, gan as gan_module
+    from anime_dcgan.augment import DiffAugment
 
     seen = []
+    augment = DiffAugment.__call__
 
-    def recording_augment(images, policy, seed_generator=None):
-        seen.append(tuple(images.shape))
-        return augment.diff_augment(images, policy, seed_generator)
+    def recording_augment(self, images, seed=None):
+        if self.policy:
+            seen.append(tuple(images.shape))
+        return augment(self, images, seed)
 
-    monkeypatch.setattr(gan_module, "diff_augment", recording_augment)
-    tiny_gan(augment=("translation",)).train_step(real_batch)
+    monkeypatch.setattr(DiffAugment, "__call__", recording_augment)
+    tiny_gan(augment="translation").train_step(real_batch)
     # The generated batch once (D's update and G's share it, augmentation included), then the real batch.
     assert seen == [(16, 32, 32, 3)] * 2
     seen.clear()

@@ -23,15 +23,24 @@ sys.path[:0] = [TESTS, os.path.dirname(TESTS)]  # conftest's helpers, and the pa
 from conftest import first_batch  # noqa: E402
 
 from anime_dcgan import losses, models  # noqa: E402
+from anime_dcgan.augment import DiffAugment  # noqa: E402
+from anime_dcgan.averaging import WeightAverage  # noqa: E402
 from anime_dcgan.gan import GAN  # noqa: E402
 
 
 def build(strategy: tf.distribute.Strategy, loss: str, options: dict, d_options: dict) -> GAN:
+    """The GAN of `options`: its parts ("augment" policy, "ema" decay, "r1" gamma), the rest compile's."""
+    options = dict(options)
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        gan = GAN(models.build_generator(8, 32, 4), models.build_discriminator(32, 4, **d_options), seed=3)
+        generator = models.build_generator(8, 32, 4)
+        discriminator = models.build_discriminator(32, 4, **d_options)
+        ema = options.pop("ema", None)
+        gan = GAN(generator, discriminator, augment=DiffAugment(options.pop("augment", "")),
+                  ema=WeightAverage(generator, ema) if ema else None, seed=3)  # fmt: skip
+        penalties = [losses.R1Penalty(options.pop("r1"))] if "r1" in options else []
         gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),  # Adam would magnify rounding in tiny gradients
-                    gan_loss=losses.get(loss), **options)  # fmt: skip
+                    loss=losses.get(loss, penalties=penalties), **options)  # fmt: skip
     return gan
 
 
