@@ -264,6 +264,10 @@ class TrainConfig:
                        part="anime_dcgan.losses:R1Penalty")
     r1_every: int = option(1, "lazy R1: apply the penalty (scaled by K) every K discriminator steps", "quality",
                            positive_int, metavar="K", before=1)
+    lecam: float = option(0.0, "LeCam regularisation weight (Tseng et al. 2021): keeps D's outputs on real and fake "
+                          "images near their moving averages, against overfitting a small training set; 0 turns it "
+                          "off", "quality", non_negative_float, metavar="LAMBDA", default_text="0, off", before=0.0,
+                          part="anime_dcgan.lecam:LeCamPenalty")
     # The default recipe, chosen by FID in docs/results.md; --preset dcgan turns both off.
     augment: str = option("translation,cutout", f"DiffAugment every image D sees, e.g. {','.join(POLICIES)}; 'none' "
                           "turns it off", "quality", parse_policy, parse=policy, metavar="POLICY", before="")

@@ -29,6 +29,7 @@ MIRRORED_STEP = Path(__file__).resolve().parent / "scripts" / "mirrored_step.py"
         ("bce", {"augment": "translation,cutout", "ema": 0.999}, {}),  # the default recipe
         ("wgan-gp", {"d_steps": 2}, {"normalization": "layer"}),
         ("bce", {"r1": 1.0, "d_threshold": 0.1, "g_threshold": 0.1}, {"normalization": "none"}),
+        ("hinge", {"lecam": 1.0}, {}),
     ],
 )
 def test_two_replicas_update_the_weights_as_one_device_does_on_the_whole_batch(loss, options, discriminator_options):

@@ -26,10 +26,11 @@ from anime_dcgan import losses, models  # noqa: E402
 from anime_dcgan.augment import DiffAugment  # noqa: E402
 from anime_dcgan.averaging import WeightAverage  # noqa: E402
 from anime_dcgan.gan import GAN  # noqa: E402
+from anime_dcgan.lecam import LeCamPenalty  # noqa: E402
 
 
 def build(strategy: tf.distribute.Strategy, loss: str, options: dict, d_options: dict) -> GAN:
-    """The GAN of `options`: its parts ("augment" policy, "ema" decay, "r1" gamma), the rest compile's."""
+    """The GAN of `options`: its parts ("augment" policy, "ema" decay, "r1" gamma, "lecam" weight), the rest compile's."""
     options = dict(options)
     keras.utils.set_random_seed(0)
     with strategy.scope():
@@ -39,6 +40,7 @@ def build(strategy: tf.distribute.Strategy, loss: str, options: dict, d_options:
         gan = GAN(generator, discriminator, augment=DiffAugment(options.pop("augment", "")),
                   ema=WeightAverage(generator, ema) if ema else None, seed=3)  # fmt: skip
         penalties = [losses.R1Penalty(options.pop("r1"))] if "r1" in options else []
+        penalties += [LeCamPenalty(options.pop("lecam"))] if "lecam" in options else []
         gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),  # Adam would magnify rounding in tiny gradients
                     loss=losses.get(loss, penalties=penalties), **options)  # fmt: skip
     return gan
