@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from anime_dcgan.errors import UserError
+
 CONFIG_FILE = "config.json"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # The bundled faces: data/sample in a clone of the repository, anime_dcgan/sample in an installed package.
@@ -84,7 +86,7 @@ PRESETS = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The options contradict each other or the run being resumed; the message says what to do."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from anime_dcgan.errors import UserError
 from anime_dcgan.config import IMAGE_EXTENSIONS
 
 MIN_IMAGE_SIDE = 16  # smaller images are skipped, not blown up into training faces
@@ -20,7 +21,7 @@ HOLDOUT_SEED = 2015  # fixed, so every run on a folder holds out the same faces 
 CACHE_DIR = Path(os.environ.get("ANIME_DCGAN_CACHE", "~/.cache/anime_dcgan")).expanduser() / "images"
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """The training data cannot be used; the message says what to do."""
 
 

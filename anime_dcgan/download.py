@@ -1,35 +1,6 @@
-"""Download a face data set from Kaggle once: `python -m anime_dcgan.download [owner/name] [--dest DIR]`."""
+"""`python -m anime_dcgan.download`: the download command, anime_dcgan/commands/download.py."""
 
-from __future__ import annotations
-
-import argparse
-import shlex
-import sys
-from pathlib import Path
-
-from anime_dcgan.cli import program_name
-from anime_dcgan.kaggle import DEFAULT_DATASET, KaggleError, complete_count, dataset_name, default_dest, download
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.download"), description=__doc__)
-    parser.add_argument(
-        "dataset", nargs="?", default=DEFAULT_DATASET, help=f"Kaggle dataset owner/name (default: {DEFAULT_DATASET})"
-    )
-    parser.add_argument("--dest", help="folder for the images (default: data/<name>)")
-    args = parser.parse_args(argv)
-    try:
-        dest = Path(args.dest).expanduser() if args.dest else default_dest(args.dataset)
-        reused = complete_count(dest) is not None
-        folder = download(args.dataset, dest)
-    except KaggleError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    state = "already downloaded" if reused else "downloaded"
-    print(f"{complete_count(folder)} images of {dataset_name(args.dataset)} {state} in {folder}")
-    print(f"Train on them: python -m anime_dcgan.fit --data {shlex.quote(str(folder))}")
-    return 0
-
+from anime_dcgan.commands.download import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from anime_dcgan.errors import UserError
 from anime_dcgan.config import IMAGE_EXTENSIONS
 
 DEFAULT_DATASET = "splcher/animefacedataset"  # "Anime Face Dataset": 63,632 faces in images/<id>_<year>.jpg
@@ -25,7 +26,7 @@ DATA_HINT = "or pass --data with a folder of images"
 Fetch = Callable[[str, Path], Path]
 
 
-class KaggleError(RuntimeError):
+class KaggleError(UserError, RuntimeError):
     """A Kaggle download cannot be done; the one-line message says what to do."""
 
 

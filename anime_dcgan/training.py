@@ -1,4 +1,4 @@
-"""Training a GAN from its options: the networks, optimizers and callbacks a run needs, and the run itself."""
+"""Training a GAN from its options: the networks and optimizers they name, and a run as named stages (`Run`)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from anime_dcgan import callbacks, data, distribute, losses, metrics, models
+from anime_dcgan.errors import UserError
+from anime_dcgan import callbacks, checkpoints, data, distribute, losses, metrics, models, outputs
 from anime_dcgan.augment import DiffAugment
 from anime_dcgan.averaging import WeightAverage
 from anime_dcgan.config import CONFIG_FILE, ConfigError, TrainConfig
 from anime_dcgan.gan import GAN
 from anime_dcgan.lock import run_lock
+from anime_dcgan.sampling import latent_noise
 
 SAMPLE_COUNT = 64  # faces in each epoch's grid: 8 x 8
 
@@ -101,8 +103,9 @@ def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
 
 
 def fixed_noise(config: TrainConfig) -> tf.Variable:
-    """The noise of every epoch's grid, drawn from the run's seed (a checkpoint restores it, so it never changes)."""
-    return tf.Variable(keras.random.normal((SAMPLE_COUNT, config.latent_dim), seed=config.seed), trainable=False)
+    """The noise of every epoch's grid: the first faces `generate` draws for the run's seed (a checkpoint restores
+    it, so a resumed run keeps the noise it started with)."""
+    return tf.Variable(latent_noise(SAMPLE_COUNT, config.latent_dim, config.seed), trainable=False)
 
 
 def restore_learning_rates(gan: GAN, config: TrainConfig) -> None:
@@ -148,15 +151,13 @@ def train(
     config: TrainConfig, verbose: str | int = "auto", inception_weights: str | None = None
 ) -> keras.callbacks.History | None:
     """Train (or resume) the run in config.out, writing its outputs there every epoch, on the devices of
-    config.strategy.
-
-    `inception_weights` is the FID network's weights file for --eval-every (default: $ANIME_DCGAN_INCEPTION, else a
-    download).
-    """
+    config.strategy; `inception_weights` is the FID network's weights file for --eval-every (default:
+    $ANIME_DCGAN_INCEPTION, else a download)."""
     strategy = distribute.make_strategy(config.strategy)  # first: a TPU must start before anything else
     check_divisible(config, strategy.num_replicas_in_sync)
     with folder_to_write(Path(config.out), strategy) as run_dir:
-        return _train(dataclasses.replace(config, out=str(run_dir)), strategy, verbose, inception_weights)
+        run = Run(dataclasses.replace(config, out=str(run_dir)), strategy, verbose, inception_weights)
+        return run.train()
 
 
 def check_divisible(config: TrainConfig, replicas: int) -> None:
@@ -186,81 +187,150 @@ def folder_to_write(run_dir: Path, strategy: tf.distribute.Strategy) -> Iterator
         yield Path(private)
 
 
-def _train(
-    config: TrainConfig, strategy: tf.distribute.Strategy, verbose: str | int, inception_weights: str | None
-) -> keras.callbacks.History | None:
-    # A new run records the precision "auto" picked here, so that it resumes in the same one anywhere.
-    config = dataclasses.replace(config, precision=resolve_precision(config.precision))
-    images_per_step = config.batch_size * config.d_steps  # one real batch for each discriminator update
-    run_dir = Path(config.out)
-    files = data.find_image_files(config.data_folder)
-    files, held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
-    images, folder = data.load_images(config.data_folder, config.image_size, files)
-    data.check_enough(folder, images_per_step)
-    steps_per_epoch = folder.images // images_per_step
-    print(f"Found {folder.describe()}" + (f"; {len(held_out)} more held out for evaluation" if held_out else ""))
-    print(
-        f"{steps_per_epoch} steps per epoch of {images_per_step} images at {config.image_size} px, "
-        f"loss {config.loss}, {config.optimizer}, {config.precision}, on {describe_device()}"
-        + "".join(f", {words}" for words in [distribute.describe(strategy)] if words)
-    )
+class Run:
+    """One training run in `config.out`, as the stages `train` takes in order: `load_data` (the faces, and those held
+    out), `build_networks` (the GAN and the grids' noise, on the strategy's devices), `restore` (the newest
+    checkpoint, if any), `make_callbacks` (what every epoch writes) and `fit`. bench and the notebooks take the
+    stages they need. The options are resolved once, here ("auto" precision becomes the one this device computes
+    in, which config.json then records so the run resumes in it anywhere), and not changed afterwards."""
 
-    keras.utils.set_random_seed(config.seed)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()  # for the rest of this process
-    with strategy.scope():
-        gan = build_gan(config)
-    noise = fixed_noise(config)
-    checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, noise, run_dir / "generator.keras")
-    initial_epoch, initial_step = checkpoint.restore()
-    restore_learning_rates(gan, config)  # the checkpoint brought back the old ones; config.json says what runs
-    if initial_epoch >= config.epochs:
-        print(f"{run_dir} has already trained {initial_epoch} epochs: pass --epochs above {initial_epoch} to go on")
-        return None
-    evaluation = quality_evaluation(config, held_out, run_dir, inception_weights)  # before the run folder is touched
-    if initial_step:
-        print(f"Resuming {run_dir} at step {initial_step} of {steps_per_epoch} in epoch {initial_epoch + 1}")
-    else:
-        print(f"Resuming {run_dir} after epoch {initial_epoch}" if initial_epoch else f"Writing the run to {run_dir}")
-    if (run_dir / CONFIG_FILE).exists():
-        print_changes(TrainConfig.load(run_dir / CONFIG_FILE).resolved(), config)
-    check_writable(run_dir)
-    # Several workers must checkpoint together: only at epoch ends, not on one process's clock or signal.
-    together = distribute.is_multi_worker(strategy)
-    # Keras averages a first batch over the replicas to build the model, a collective that takes no uint8 pixels.
-    several = strategy.num_replicas_in_sync > 1 or together
-    seconds = 0 if together else config.checkpoint_every * 60
-    preemption = callbacks.PreemptionCheckpoint(checkpoint, steps_per_epoch, seconds, initial_step)
-    signals = contextlib.nullcontext() if together else preemption.catching_signals()
-    with run_lock(run_dir), signals:  # one writer per run folder; signals stop after a step
-        try:
-            config.save(run_dir / CONFIG_FILE)
-            run = run_callbacks(config, noise, checkpoint, evaluation, initial_epoch) + [preemption]
-            history = None
-            while initial_epoch < config.epochs:  # the rest of a part-done epoch first, on its own, then whole ones
-                until = initial_epoch + 1 if initial_step else config.epochs
-                history = gan.fit(
-                    data.training_stream(images, images_per_step, config.seed, initial_epoch, initial_step,
-                                         scaled=several),  # fmt: skip
-                    epochs=until,
-                    initial_epoch=initial_epoch,
-                    steps_per_epoch=steps_per_epoch - initial_step,
-                    shuffle=False,  # the stream shuffles itself
-                    verbose=verbose,
-                    callbacks=run,
-                )
-                initial_epoch, initial_step = until, 0
-        except OSError as error:  # a full disk, or a folder that stopped being writable, mid-run
-            raise OutputError(
-                f"could not write {error.filename or run_dir} ({error.strerror or error}): free some space or fix "
-                "the folder, then run the same command to resume; the last finished epoch's files are intact"
-            ) from None
-    best = f" and best.keras (FID {evaluation.best_fid:.1f})" if evaluation else ""
-    print(f"Done: {run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
-    return history
+    def __init__(
+        self,
+        config: TrainConfig,
+        strategy: tf.distribute.Strategy | None = None,
+        verbose: str | int = "auto",
+        inception_weights: str | None = None,
+    ):
+        self.config = dataclasses.replace(config, precision=resolve_precision(config.precision))
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.verbose = verbose
+        self.inception_weights = inception_weights
+        self.run_dir = Path(self.config.out)
+        self.images_per_step = self.config.batch_size * self.config.d_steps  # a real batch per D update
+        self.epoch, self.step = 0, 0  # where training goes on from: epochs finished, steps done in the next
+
+    def train(self) -> keras.callbacks.History | None:
+        """Every stage in order; None if the run has already trained `config.epochs` epochs."""
+        self.load_data()
+        self.build_networks()
+        self.restore()
+        if self.epoch >= self.config.epochs:
+            print(f"{self.run_dir} has already trained {self.epoch} epochs: pass --epochs above {self.epoch} to go on")
+            return None
+        callbacks = self.make_callbacks()  # before the run folder is touched: FID weights can be missing
+        self.announce()
+        history = self.fit(callbacks)
+        best = f" and best.keras (FID {self.evaluation.best_fid:.1f})" if self.evaluation else ""
+        print(f"Done: {self.run_dir}/samples, progress.gif, history.csv, losses.png, generator.keras{best}")
+        return history
+
+    def load_data(self) -> None:
+        """The training faces in memory (`images`), the held-out ones' files and the steps of an epoch."""
+        config = self.config
+        files = data.find_image_files(config.data_folder)
+        files, self.held_out = data.split_holdout(files, config.holdout) if config.holdout else (files, [])
+        self.images, folder = data.load_images(config.data_folder, config.image_size, files)
+        data.check_enough(folder, self.images_per_step)
+        self.steps_per_epoch = folder.images // self.images_per_step
+        held = f"; {len(self.held_out)} more held out for evaluation" if self.held_out else ""
+        print(f"Found {folder.describe()}{held}")
+        print(
+            f"{self.steps_per_epoch} steps per epoch of {self.images_per_step} images at {config.image_size} px, "
+            f"loss {config.loss}, {config.optimizer}, {config.precision}, on {describe_device()}"
+            + "".join(f", {words}" for words in [distribute.describe(self.strategy)] if words)
+        )
+
+    def build_networks(self) -> None:
+        """The GAN (`gan`), seeded, built on the strategy's devices, and the grids' fixed noise (`noise`)."""
+        keras.utils.set_random_seed(self.config.seed)
+        if self.config.deterministic:
+            tf.config.experimental.enable_op_determinism()  # for the rest of this process
+        with self.strategy.scope():
+            self.gan = build_gan(self.config)
+        self.noise = fixed_noise(self.config)
+
+    def restore(self) -> None:
+        """The newest readable checkpoint into the GAN and the noise, if there is one (`epoch`, `step`), with the
+        learning rates config.json gives over the checkpoint's."""
+        self.checkpoint = checkpoints.TrainingCheckpoint(
+            self.run_dir / "checkpoints", self.gan, self.noise, self.run_dir / "generator.keras"
+        )
+        self.epoch, self.step = self.checkpoint.restore()
+        restore_learning_rates(self.gan, self.config)
+
+    def make_callbacks(self) -> list[keras.callbacks.Callback]:
+        """What a run does besides training, in order: learning rates, guard, statistics, outputs, the checkpoint
+        (so that everything else is on disk before an epoch counts as done) and the mid-epoch checkpoint."""
+        config, run_dir = self.config, self.run_dir
+        self.evaluation = quality_evaluation(config, self.held_out, run_dir, self.inception_weights)
+        # Several workers must checkpoint together: only at epoch ends, not on one process's clock or signal.
+        seconds = 0 if distribute.is_multi_worker(self.strategy) else config.checkpoint_every * 60
+        self.preemption = checkpoints.PreemptionCheckpoint(self.checkpoint, self.steps_per_epoch, seconds, self.step)
+        samples_dir = run_dir / "samples"
+        return [
+            *([callbacks.LearningRateDecay(config.d_learning_rate, config.g_learning_rate, config.epochs,
+                                           config.decay_epochs)] if config.decay_epochs else []),  # fmt: skip
+            callbacks.NonFiniteGuard(config.on_nonfinite == "stop", nonfinite_hint(config, run_dir)),
+            *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
+            outputs.SampleGrid(samples_dir, self.noise),
+            outputs.ProgressGif(samples_dir, run_dir / "progress.gif"),
+            *([self.evaluation] if self.evaluation else []),
+            outputs.HistoryLog(run_dir / "history.csv", run_dir / "losses.png", self.epoch),
+            keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
+            self.checkpoint,
+            self.preemption,
+        ]
+
+    def announce(self) -> None:
+        """Where the run starts, and which options a resumed run now runs with differently."""
+        if self.step:
+            print(f"Resuming {self.run_dir} at step {self.step} of {self.steps_per_epoch} in epoch {self.epoch + 1}")
+        elif self.epoch:
+            print(f"Resuming {self.run_dir} after epoch {self.epoch}")
+        else:
+            print(f"Writing the run to {self.run_dir}")
+        if (self.run_dir / CONFIG_FILE).exists():
+            print_changes(TrainConfig.load(self.run_dir / CONFIG_FILE).resolved(), self.config)
+
+    def fit(self, callbacks: list[keras.callbacks.Callback]) -> keras.callbacks.History | None:
+        """Train to `config.epochs` under the run folder's lock, SIGINT and SIGTERM stopping after a checkpointed
+        step; a folder that stops being writable is an OutputError that says how to resume."""
+        check_writable(self.run_dir)
+        together = distribute.is_multi_worker(self.strategy)
+        signals = contextlib.nullcontext() if together else self.preemption.catching_signals()
+        with run_lock(self.run_dir), signals:  # one writer per run folder; signals stop after a step
+            try:
+                self.config.save(self.run_dir / CONFIG_FILE)
+                return self.fit_epochs(self.config.epochs, callbacks)
+            except OSError as error:  # a full disk, or a folder that stopped being writable, mid-run
+                raise OutputError(
+                    f"could not write {error.filename or self.run_dir} ({error.strerror or error}): free some space or "
+                    "fix the folder, then run the same command to resume; the last finished epoch's files are intact"
+                ) from None
+
+    def fit_epochs(self, until: int, callbacks: list[keras.callbacks.Callback]) -> keras.callbacks.History | None:
+        """Train from where the run is to epoch `until`: the rest of a part-done epoch first, on its own."""
+        # Keras averages a first batch over the replicas to build the model, a collective that takes no uint8 pixels.
+        scaled = self.strategy.num_replicas_in_sync > 1 or distribute.is_multi_worker(self.strategy)
+        history = None
+        while self.epoch < until:
+            end = self.epoch + 1 if self.step else until
+            stream = data.training_stream(self.images, self.images_per_step, self.config.seed, self.epoch, self.step,
+                                          scaled=scaled)  # fmt: skip
+            history = self.gan.fit(
+                stream,
+                epochs=end,
+                initial_epoch=self.epoch,
+                steps_per_epoch=self.steps_per_epoch - self.step,
+                shuffle=False,  # the stream shuffles itself
+                verbose=self.verbose,
+                callbacks=callbacks,
+            )
+            self.epoch, self.step = end, 0
+        return history
 
 
-class OutputError(RuntimeError):
+class OutputError(UserError, RuntimeError):
     """The run folder cannot be written; the message says what to do."""
 
 
@@ -277,31 +347,6 @@ def check_writable(run_dir: Path) -> None:
         ) from None
 
 
-def run_callbacks(
-    config: TrainConfig,
-    noise: tf.Variable,
-    checkpoint: callbacks.TrainingCheckpoint,
-    evaluation: callbacks.QualityEvaluation | None,
-    initial_epoch: int,
-) -> list[keras.callbacks.Callback]:
-    """What a run does besides training, in order: learning rates, guard, statistics, outputs, and the checkpoint
-    last, so that everything else is on disk before an epoch counts as done."""
-    run_dir = Path(config.out)
-    samples_dir = run_dir / "samples"
-    return [
-        *([callbacks.LearningRateDecay(config.d_learning_rate, config.g_learning_rate, config.epochs,
-                                       config.decay_epochs)] if config.decay_epochs else []),
-        callbacks.NonFiniteGuard(config.on_nonfinite == "stop", nonfinite_hint(config, run_dir)),
-        *([callbacks.StandingStatistics(config.batch_size)] if config.ema is not None else []),
-        callbacks.SampleGrid(samples_dir, noise),
-        callbacks.ProgressGif(samples_dir, run_dir / "progress.gif"),
-        *([evaluation] if evaluation else []),
-        callbacks.HistoryLog(run_dir / "history.csv", run_dir / "losses.png", initial_epoch),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
-        checkpoint,
-    ]
-
-
 def nonfinite_hint(config: TrainConfig, run_dir: Path) -> str:
     """What to try after a NaN/Inf, for NonFiniteGuard's message."""
     return (
@@ -314,7 +359,7 @@ def nonfinite_hint(config: TrainConfig, run_dir: Path) -> str:
 
 def quality_evaluation(
     config: TrainConfig, held_out: list[Path], run_dir: Path, inception_weights: str | None
-) -> callbacks.QualityEvaluation | None:
+) -> outputs.QualityEvaluation | None:
     """The FID/KID callback that --eval-every asks for, with the real faces' features ready (cached per folder)."""
     if not config.eval_every:
         return None
@@ -324,7 +369,7 @@ def quality_evaluation(
     real_features = metrics.folder_features(
         inception, config.eval_data or config.data_folder, config.image_size, files=None if config.eval_data else held_out
     )
-    earlier = callbacks.read_history(run_dir / "history.csv")
-    return callbacks.QualityEvaluation(
-        inception, real_features, config.eval_every, config.eval_n, run_dir / "best.keras", callbacks.best_fid(earlier)
+    earlier = outputs.read_history(run_dir / "history.csv")
+    return outputs.QualityEvaluation(
+        inception, real_features, config.eval_every, config.eval_n, run_dir / "best.keras", outputs.best_fid(earlier)
     )

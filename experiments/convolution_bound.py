@@ -5,7 +5,7 @@ Usage: python experiments/convolution_bound.py [BATCH [TURNS]]   (from the repos
 
 A 64 px network has four 4x4, stride-2 convolution shapes (the discriminator's, and the generator's the other way
 round). Each is timed in three passes: forward (conv), input gradient (conv transposed, which is also the
-generator's forward) and kernel gradient (by matmul for the 8x8 <-> 4x4 layer, as `models.SmallMapConv2D` does on a
+generator's forward) and kernel gradient (by matmul for the 8x8 <-> 4x4 layer, as `cpu_layers.SmallMapConv2D` does on a
 CPU). One training step of batch B runs, per pass summed over the four shapes (F, I, K; I' = I without the 3-channel
 layer, whose input gradient D's update does not need):
 
@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout'
 
 import tensorflow as tf  # noqa: E402
 
-from anime_dcgan import bench, models  # noqa: E402
+from anime_dcgan import cpu_layers  # noqa: E402
+from anime_dcgan.commands import bench
 from anime_dcgan.config import TrainConfig  # noqa: E402
 
 LAYERS = [(64, 3, 64), (32, 64, 128), (16, 128, 256), (8, 256, 512)]  # input side, channels in, channels out
@@ -58,7 +59,7 @@ def passes(batch: int, side: int, channels_in: int, channels_out: int, dtype) ->
 
     def kernel_gradient(inputs, outputs):
         if side == 8:  # the small-map layer's matmul
-            return total(models.kernel_gradient(inputs, outputs, 4, 2))
+            return total(cpu_layers.kernel_gradient(inputs, outputs, 4, 2))
         return total(tf.raw_ops.Conv2DBackpropFilter(
             input=inputs, filter_sizes=kernel.shape, out_backprop=outputs, strides=strides, padding="SAME",
         ))  # fmt: skip

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout'
 
 def measure(deterministic: bool, steps: int) -> float:
     """Images/s of `steps` default steps after 3 warm-up steps, in this process."""
-    from anime_dcgan.cli import import_tensorflow
+    from anime_dcgan.commands import import_tensorflow
 
     import_tensorflow()
     import keras

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package
 
-from anime_dcgan import callbacks  # noqa: E402
+from anime_dcgan import outputs  # noqa: E402
 
 
 def main(run_dir: Path) -> None:
@@ -22,16 +22,16 @@ def main(run_dir: Path) -> None:
     if last < 2:
         sys.exit(f"error: {samples} needs the grids of at least 2 epochs")
     with tempfile.TemporaryDirectory() as out:
-        fresh = callbacks.ProgressGif(samples, Path(out) / "fresh.gif")
+        fresh = outputs.ProgressGif(samples, Path(out) / "fresh.gif")
         start = time.perf_counter()
         fresh.on_epoch_end(last - 1)  # nothing made yet: every frame is made
         every_frame = time.perf_counter() - start
-        kept = callbacks.ProgressGif(samples, Path(out) / "kept.gif")
+        kept = outputs.ProgressGif(samples, Path(out) / "kept.gif")
         kept.on_epoch_end(last - 2)  # the run's previous epoch made its frames
         start = time.perf_counter()
         kept.on_epoch_end(last - 1)
         reused = time.perf_counter() - start
-    frames = len(callbacks.frame_epochs(last, fresh.max_frames))
+    frames = len(outputs.frame_epochs(last, fresh.max_frames))
     print(f"epoch {last}, {frames} frames: every frame made {every_frame:.2f} s, frames kept {reused:.2f} s, "
           f"ratio {every_frame / reused:.1f}")
 

@@ -1,5 +1,5 @@
 """How long the kernel gradient of each of the 64 px discriminator's convolutions takes on this machine (4x4 kernels,
-stride 2, batch BATCH, default 128): TensorFlow's backward-filter convolution against `models.kernel_gradient` (one matmul of
+stride 2, batch BATCH, default 128): TensorFlow's backward-filter convolution against `cpu_layers.kernel_gradient` (one matmul of
 input patches by output gradients), in float32 and bfloat16, medians of 5 turns of 5 calls. The generator's
 transposed convolutions have the same kernel gradients, from output to input.
 
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout'
 
 import tensorflow as tf  # noqa: E402
 
-from anime_dcgan import models  # noqa: E402
+from anime_dcgan import cpu_layers  # noqa: E402
 
 LAYERS = [(64, 3, 64), (32, 64, 128), (16, 128, 256), (8, 256, 512)]  # input side, channels in, channels out
 
@@ -53,7 +53,7 @@ def main(batch: int) -> None:
 
             @tf.function
             def by_matmul(inputs, gradients):
-                return tf.reduce_sum(tf.cast(models.kernel_gradient(inputs, gradients, 4, 2), tf.float32))
+                return tf.reduce_sum(tf.cast(cpu_layers.kernel_gradient(inputs, gradients, 4, 2), tf.float32))
 
             row += [milliseconds(by_convolution, inputs, gradients), milliseconds(by_matmul, inputs, gradients)]
         layer = f"{side}x{side}x{channels_in} -> {side // 2}x{side // 2}x{channels_out}"

@@ -68,6 +68,9 @@ declare -A candidates=(
   [b32-translation-cutout-smooth]="--batch-size 32 --augment translation,cutout --label-smoothing 0.9"
   [b32-translation]="--batch-size 32 --augment translation"
   [b32-smooth]="$aug --batch-size 32 --label-smoothing 0.9"
+  # The default with LeCam regularisation (Tseng et al. 2021) at two weights.
+  [lecam-0.1]="--lecam 0.1"
+  [lecam-0.3]="--lecam 0.3"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema

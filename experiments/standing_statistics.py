@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package
 
-from anime_dcgan import callbacks, models, training  # noqa: E402
+from anime_dcgan import checkpoints, cpu_layers, training  # noqa: E402
 from anime_dcgan.config import CONFIG_FILE, TrainConfig  # noqa: E402
 
 
@@ -21,14 +21,14 @@ def main(run_dir: Path, batches: str, out: Path) -> None:
     if config.ema is None:
         sys.exit(f"error: {run_dir} keeps no weight average (--ema), so its generator.keras is already the raw one")
     gan = training.build_gan(config)
-    checkpoint = callbacks.TrainingCheckpoint(run_dir / "checkpoints", gan, training.fixed_noise(config), out)
+    checkpoint = checkpoints.TrainingCheckpoint(run_dir / "checkpoints", gan, training.fixed_noise(config), out)
     epochs, _ = checkpoint.restore()  # writes nothing: `out` is written below
     if batches == "raw":
-        models.portable(gan.generator).save(out)
+        cpu_layers.portable(gan.generator).save(out)
         print(f"{out}: the trained generator (not the average) after {epochs} epochs")
         return
     gan.update_standing_statistics(int(batches), config.batch_size)
-    models.portable(gan.ema_generator).save(out)
+    cpu_layers.portable(gan.ema.model).save(out)
     print(f"{out}: the averaged generator after {epochs} epochs, statistics from {batches} batches of {config.batch_size}")
 
 

@@ -61,7 +61,7 @@ def faces(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """A run folder after two epochs of the tiny model. Copy it before changing it."""
-    from anime_dcgan import fit
+    from anime_dcgan.commands import fit
 
     root = tmp_path_factory.mktemp("trained")
     data = copy_faces(root / "faces", 48)

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from anime_dcgan import bench, callbacks
+from anime_dcgan import outputs
+from anime_dcgan.commands import bench
 from anime_dcgan.training import resolve_precision
 
 
@@ -25,8 +26,8 @@ def test_bench_prints_a_row_per_candidate_and_the_ratio_last(capsys):
 
 def test_fit_epochs_are_timed_whole_with_their_outputs(capsys, monkeypatch):
     grids = []
-    save_png = callbacks.save_png
-    monkeypatch.setattr(callbacks, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
+    save_png = outputs.save_png
+    monkeypatch.setattr(outputs, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
     argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
             "--precision", "float32", "--fit-epoch", "--fit-batch-size", "100"]  # fmt: skip
     assert bench.main(argv) == 0

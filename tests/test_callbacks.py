@@ -5,18 +5,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anime_dcgan import callbacks
+from anime_dcgan import callbacks, outputs
 from anime_dcgan.images import save_png
 
 
 def test_history_log_drops_rows_of_epochs_that_never_reached_a_checkpoint(tmp_path):
     csv_path, plot_path = tmp_path / "history.csv", tmp_path / "losses.png"
-    log = callbacks.HistoryLog(csv_path, plot_path)
+    log = outputs.HistoryLog(csv_path, plot_path)
     for epoch in range(3):
         log.on_epoch_end(epoch, {"d_loss": 1.0 + epoch, "g_loss": 2.0})
-    resumed = callbacks.HistoryLog(csv_path, plot_path, initial_epoch=2)  # epoch 3 ended after the last checkpoint
+    resumed = outputs.HistoryLog(csv_path, plot_path, initial_epoch=2)  # epoch 3 ended after the last checkpoint
     resumed.on_epoch_end(2, {"d_loss": 9.0, "g_loss": 2.0, "fid": 300.0})
-    rows = callbacks.read_history(csv_path)
+    rows = outputs.read_history(csv_path)
     assert [(row["epoch"], row["d_loss"]) for row in rows] == [("1", "1.0"), ("2", "2.0"), ("3", "9.0")]
     assert rows[0]["fid"] == "" and rows[2]["fid"] == "300.0"  # a column that appears later is added to the file
     assert Image.open(plot_path).size[0] > 0
@@ -24,13 +24,13 @@ def test_history_log_drops_rows_of_epochs_that_never_reached_a_checkpoint(tmp_pa
 
 @pytest.mark.parametrize("last, most, expected", [(3, 40, [1, 2, 3]), (100, 5, [1, 26, 51, 76, 100]), (1, 40, [1])])
 def test_gif_frames_spread_evenly_from_first_to_latest_epoch(last, most, expected):
-    assert callbacks.frame_epochs(last, most) == expected
+    assert outputs.frame_epochs(last, most) == expected
 
 
 def test_progress_gif_labels_one_frame_per_grid_on_disk(tmp_path):
     for epoch in (1, 2):
-        save_png(np.full((20, 20, 3), 40 * epoch, np.uint8), callbacks.sample_path(tmp_path, epoch))
-    callbacks.ProgressGif(tmp_path, tmp_path / "progress.gif").on_epoch_end(2)
+        save_png(np.full((20, 20, 3), 40 * epoch, np.uint8), outputs.sample_path(tmp_path, epoch))
+    outputs.ProgressGif(tmp_path, tmp_path / "progress.gif").on_epoch_end(2)
     frames = [np.asarray(frame.convert("RGB")) for frame in _frames(tmp_path / "progress.gif")]
     assert len(frames) == 2 and frames[0].shape[0] > 20  # the grid under a label strip
     assert not np.array_equal(frames[0], frames[1])
@@ -38,15 +38,15 @@ def test_progress_gif_labels_one_frame_per_grid_on_disk(tmp_path):
 
 def test_progress_gif_makes_each_frame_once_and_again_when_its_grid_is_rewritten(tmp_path, monkeypatch):
     made = []
-    palette_frame = callbacks.palette_frame
-    monkeypatch.setattr(callbacks, "palette_frame", lambda path, epoch: made.append(epoch) or palette_frame(path, epoch))
-    gif = callbacks.ProgressGif(tmp_path, tmp_path / "progress.gif")
+    palette_frame = outputs.palette_frame
+    monkeypatch.setattr(outputs, "palette_frame", lambda path, epoch: made.append(epoch) or palette_frame(path, epoch))
+    gif = outputs.ProgressGif(tmp_path, tmp_path / "progress.gif")
     for epoch in (1, 2, 3):
-        save_png(np.full((20, 20, 3), 40 * epoch, np.uint8), callbacks.sample_path(tmp_path, epoch))
+        save_png(np.full((20, 20, 3), 40 * epoch, np.uint8), outputs.sample_path(tmp_path, epoch))
         gif.on_epoch_end(epoch - 1)
     assert made == [1, 2, 3] and len(list(_frames(tmp_path / "progress.gif"))) == 3
     # A resumed run that redraws epoch 3 (after a crash before its checkpoint) gets the new grid in its GIF.
-    save_png(np.full((20, 20, 3), 250, np.uint8), callbacks.sample_path(tmp_path, 3))
+    save_png(np.full((20, 20, 3), 250, np.uint8), outputs.sample_path(tmp_path, 3))
     gif.on_epoch_end(2)
     assert made == [1, 2, 3, 3]
     last = np.asarray(list(_frames(tmp_path / "progress.gif"))[-1].convert("RGB"))
@@ -62,8 +62,8 @@ def _frames(path):
 
 def test_best_fid_ignores_epochs_without_a_measurement():
     rows = [{"fid": ""}, {"fid": "320.5"}, {}, {"fid": "301.25"}, {"fid": "310"}]
-    assert callbacks.best_fid(rows) == 301.25
-    assert callbacks.best_fid([{"fid": ""}]) == float("inf")
+    assert outputs.best_fid(rows) == 301.25
+    assert outputs.best_fid([{"fid": ""}]) == float("inf")
 
 
 def test_non_finite_guard_stops_at_the_first_dropped_update_naming_epoch_and_step():

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from anime_dcgan import fit, losses
+from anime_dcgan import losses
+from anime_dcgan.commands import fit
 from anime_dcgan.config import CHECKS, LOSS_DEFAULTS, LOSS_SPECS, ConfigError, TrainConfig
 
 BAD_VALUES = [

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from anime_dcgan import distribute, training
-from anime_dcgan.callbacks import read_history
+from anime_dcgan.outputs import read_history
 from anime_dcgan.config import ConfigError, TrainConfig
 from conftest import TINY_FLAGS
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import SAMPLE
 from PIL import Image
 
-from anime_dcgan import download as download_cli
+from anime_dcgan.commands import download as download_cli
 from anime_dcgan import kaggle
 from anime_dcgan.kaggle import COMPLETE_MARKER, KaggleError
 

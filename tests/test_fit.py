@@ -15,10 +15,12 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from anime_dcgan import fit, training
-from anime_dcgan.callbacks import TrainingCheckpoint, read_history
+from anime_dcgan import training
+from anime_dcgan.commands import fit
+from anime_dcgan.outputs import read_history
+from anime_dcgan.checkpoints import TrainingCheckpoint
 from anime_dcgan.config import TrainConfig
-from anime_dcgan.generate import load_generator
+from anime_dcgan.sampling import load_generator
 from conftest import TINY_FLAGS, copy_faces
 
 GRID_SIDE = 8 * (32 + 2) + 2  # 8 x 8 faces of 32 px with 2 px borders
@@ -175,7 +177,7 @@ def test_help_explains_every_flag(capsys):
 
 
 def test_progress_gif_of_a_long_run_keeps_evenly_spaced_frames_with_the_latest():
-    from anime_dcgan.callbacks import frame_epochs
+    from anime_dcgan.outputs import frame_epochs
 
     assert frame_epochs(3, 40) == [1, 2, 3]
     many = frame_epochs(200, 40)
@@ -287,8 +289,8 @@ def test_a_stale_lock_of_a_killed_run_is_taken_over_and_released_at_the_end(run_
 
 def test_the_lock_is_held_while_training_and_released_after(run_copy, monkeypatch):
     seen = []
-    monkeypatch.setattr(training, "run_callbacks", lambda *args, build=training.run_callbacks: seen.append(
-        json.loads((run_copy / "run.lock").read_text())) or build(*args))  # fmt: skip
+    monkeypatch.setattr(training.Run, "fit_epochs", lambda self, *args, fit=training.Run.fit_epochs: seen.append(
+        json.loads((run_copy / "run.lock").read_text())) or fit(self, *args))  # fmt: skip
     assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 0
     assert seen == [{"pid": os.getpid(), "host": socket.gethostname()}]
     assert not (run_copy / "run.lock").exists()
@@ -314,14 +316,14 @@ def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path, face
 
 
 def test_a_full_disk_mid_run_stops_with_one_line_and_keeps_the_last_epochs_files(run_copy, monkeypatch, capsys):
-    from anime_dcgan import callbacks
+    from anime_dcgan import outputs
 
     kept = {p: p.read_bytes() for p in run_copy.rglob("*") if p.is_file() and "logs" not in p.parts}
 
     def full_disk(rows, path):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(callbacks, "write_history", full_disk)
+    monkeypatch.setattr(outputs, "write_history", full_disk)
     assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "No space left on device" in error and "run the same command to resume" in error
@@ -352,7 +354,8 @@ def test_deterministic_runs_give_bit_identical_weights(tmp_path, faces):
 SIGNAL_AT_STEP = """
 import os, signal, sys
 import keras
-from anime_dcgan import fit, training
+from anime_dcgan import training
+from anime_dcgan.commands import fit
 
 signum, at = int(sys.argv[1]), int(sys.argv[2])
 
@@ -361,8 +364,8 @@ class SignalAt(keras.callbacks.Callback):
         if int(self.model.g_optimizer.iterations) == at:
             os.kill(os.getpid(), signum)
 
-callbacks = training.run_callbacks
-training.run_callbacks = lambda *args: [SignalAt(), *callbacks(*args)]
+make_callbacks = training.Run.make_callbacks
+training.Run.make_callbacks = lambda self: [SignalAt(), *make_callbacks(self)]
 sys.exit(fit.main(sys.argv[3:]))
 """
 
@@ -412,7 +415,8 @@ def test_checkpoint_every_lets_a_killed_run_resume_mid_epoch(tmp_path):
                "--checkpoint-every", "0.0001"]  # fmt: skip
     process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not (run / "checkpoints" / "ckpt-2.index").exists() and time.monotonic() < deadline:
+    state = run / "checkpoints" / "checkpoint"  # names the newest checkpoint once it is complete
+    while time.monotonic() < deadline and not (state.exists() and '"ckpt-2"' in state.read_text()):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -447,3 +451,30 @@ def test_a_signal_before_training_starts_stops_at_once(run_copy, monkeypatch, ca
     monkeypatch.setattr(training.data, "load_images", interrupted)
     assert fit.main(["--out", str(run_copy), "--epochs", "3"]) == 130
     assert f"--out {run_copy} to resume from the last checkpoint." in capsys.readouterr().out
+
+
+def test_a_stopped_run_ends_its_process_within_seconds_of_the_resume_line(tmp_path):
+    data = copy_faces(tmp_path / "faces", 160)
+    run = tmp_path / "run"
+    # A teardown as slow as the one TensorFlow's threads can cause: a minute of work at exit.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import atexit, time\natexit.register(time.sleep, 60)\n")
+    command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS,
+               "--epochs", "1000", "--verbose", "0"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               cwd=Path(__file__).resolve().parent.parent,
+                               env={**os.environ, "PYTHONPATH": str(site)})  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "samples" / "epoch_0002.png").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        for line in process.stdout:
+            if line.startswith("Interrupted: run the same command"):
+                said = time.monotonic()
+                break
+        assert process.wait(timeout=30) == 130
+        assert time.monotonic() - said < 5
+    finally:
+        process.kill()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anime_dcgan import fit, generate
+from anime_dcgan import sampling
+from anime_dcgan.commands import fit, generate
 
 
 def test_grid_of_faces_from_a_run_folder(trained_run, tmp_path, capsys):
@@ -24,8 +25,8 @@ def test_one_png_per_face_in_a_folder(trained_run, tmp_path):
 
 
 def test_same_seed_draws_the_same_faces_and_another_seed_others(trained_run):
-    generator = generate.load_generator(trained_run)
-    first, again, other = (generate.generate_faces(generator, 4, seed) for seed in (1, 1, 2))
+    generator = sampling.load_generator(trained_run)
+    first, again, other = (sampling.generate_faces(generator, 4, seed) for seed in (1, 1, 2))
     assert first.shape == (4, 32, 32, 3) and first.dtype == np.uint8
     assert np.array_equal(first, again) and not np.array_equal(first, other)
 
@@ -39,8 +40,8 @@ def test_missing_model_is_a_one_line_error(tmp_path, capsys):
 def test_damaged_model_file_is_a_clear_error(tmp_path):
     broken = tmp_path / "generator.keras"
     broken.write_bytes(b"not a zip")
-    with pytest.raises(generate.ModelError, match="generator.keras is damaged or not a saved Keras model"):
-        generate.load_generator(broken)
+    with pytest.raises(sampling.ModelError, match="generator.keras is damaged or not a saved Keras model"):
+        sampling.load_generator(broken)
 
 
 def test_out_that_is_neither_png_nor_folder_is_refused_before_any_work(trained_run, tmp_path, capsys):
@@ -59,7 +60,7 @@ def test_replacing_an_earlier_grid_is_said(trained_run, tmp_path, capsys):
 
 
 def test_compare_draws_one_labelled_row_per_run_from_the_same_noise(trained_run, tmp_path):
-    from anime_dcgan import compare
+    from anime_dcgan.commands import compare
 
     out = tmp_path / "variants.png"
     assert compare.main([str(trained_run), str(trained_run), "--labels", "a", "b", "--faces", "4", "--out", str(out)]) == 0
@@ -72,7 +73,8 @@ def test_compare_draws_one_labelled_row_per_run_from_the_same_noise(trained_run,
 
 
 def test_compare_scales_every_row_to_the_largest_runs_size(trained_run, tmp_path):
-    from anime_dcgan import compare, models
+    from anime_dcgan import models
+    from anime_dcgan.commands import compare
 
     large = tmp_path / "large.keras"
     models.build_generator(latent_dim=8, image_size=64, width=4).save(large)
@@ -85,7 +87,7 @@ def test_compare_scales_every_row_to_the_largest_runs_size(trained_run, tmp_path
 
 
 def test_compare_refuses_a_label_count_that_does_not_match(trained_run, capsys):
-    from anime_dcgan import compare
+    from anime_dcgan.commands import compare
 
     with pytest.raises(SystemExit):
         compare.main([str(trained_run), "--labels", "a", "b"])

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from anime_dcgan import fit, losses, training
-from anime_dcgan.callbacks import TrainingCheckpoint
+from anime_dcgan import losses, training
+from anime_dcgan.commands import fit
+from anime_dcgan.checkpoints import TrainingCheckpoint
 from anime_dcgan.config import TrainConfig
 from anime_dcgan.lecam import LeCamPenalty
 from conftest import TINY_FLAGS, first_batch, tiny_gan

@@ -13,16 +13,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from anime_dcgan import evaluate, metrics
-from anime_dcgan.generate import generate_faces
+from anime_dcgan import metrics
+from anime_dcgan.metrics import distances
+from anime_dcgan.metrics import inception as inception_network
+from anime_dcgan.metrics import features as feature_cache
+from anime_dcgan.commands import evaluate
+from anime_dcgan.sampling import generate_faces
 from conftest import SAMPLE, copy_faces
 
 # pool_3 features of the first 8 sample faces (000000.png ... 000007.png) by the reference tool's PyTorch network
 # (../shared/tools/fid/fid.py, features_of_batch on the 64 px images).
 REFERENCE_FEATURES = Path(__file__).parent / "data" / "inception_reference_features.npy"
 needs_real_weights = pytest.mark.skipif(
-    not os.environ.get(metrics.INCEPTION_ENV),
-    reason=f"set {metrics.INCEPTION_ENV} to the Inception weights (.tgz, .pb or .npz) to compare with the reference",
+    not os.environ.get(inception_network.INCEPTION_ENV),
+    reason=f"set {inception_network.INCEPTION_ENV} to the Inception weights (.tgz, .pb or .npz) to compare with the reference",
 )
 MARKED_KERNEL = "mixed_7/tower_1/conv_3/conv2d_params"  # (7, 1, 192, 192)
 MARKED_MEAN = "mixed_10/tower_2/conv/batchnorm/moving_mean"  # (192,)
@@ -92,9 +96,9 @@ def kid_by_loops(real, fake, subsets, subset_size, seed):
     return np.mean(values), np.std(values)
 
 
-@pytest.mark.parametrize("precompute_limit", [metrics.KID_PRECOMPUTE_LIMIT, 0])  # kernels once, or per subset
+@pytest.mark.parametrize("precompute_limit", [distances.KID_PRECOMPUTE_LIMIT, 0])  # kernels once, or per subset
 def test_kid_matches_an_element_by_element_reference(monkeypatch, precompute_limit):
-    monkeypatch.setattr(metrics, "KID_PRECOMPUTE_LIMIT", precompute_limit)
+    monkeypatch.setattr(distances, "KID_PRECOMPUTE_LIMIT", precompute_limit)
     rng = np.random.default_rng(2)
     real, fake = random_features(rng, 14, 5), random_features(rng, 11, 5, shift=0.3)
     expected = kid_by_loops(real, fake, subsets=5, subset_size=8, seed=3)
@@ -149,13 +153,13 @@ def weight_files(tmp_path_factory) -> dict[str, Path]:
         node.attr["dtype"].type = tf.float32.as_datatype_enum
         node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(array))
     root = tmp_path_factory.mktemp("weights")
-    files = {"pb": root / metrics.GRAPH_FILE, "tgz": root / "inception-2015-12-05.tgz", "npz": root / "weights.npz"}
+    files = {"pb": root / inception_network.GRAPH_FILE, "tgz": root / "inception-2015-12-05.tgz", "npz": root / "weights.npz"}
     files["pb"].write_bytes(graph.SerializeToString())
     with tarfile.open(files["tgz"], "w:gz", compresslevel=1) as archive:
         labels = tarfile.TarInfo("imagenet_2012_challenge_label_map_proto.pbtxt")
         labels.size = 5
         archive.addfile(labels, io.BytesIO(b"dummy"))
-        archive.add(files["pb"], arcname=metrics.GRAPH_FILE)
+        archive.add(files["pb"], arcname=inception_network.GRAPH_FILE)
     np.savez(files["npz"], **weights)
     return files
 
@@ -201,7 +205,7 @@ def tf1_bilinear(image, size):
 
 def test_preprocessing_is_tf1_bilinear_resize_then_centred_scaling():
     image = np.random.default_rng(6).uniform(0, 255, (7, 5, 3)).astype(np.float32)
-    actual = metrics.Tf1Preprocess()(image[None]).numpy()[0]
+    actual = inception_network.Tf1Preprocess()(image[None]).numpy()[0]
     assert actual.shape == (299, 299, 3)
     np.testing.assert_allclose(actual, (tf1_bilinear(image, 299) - 128) / 128, atol=1e-5)
 
@@ -238,10 +242,10 @@ def test_a_missing_or_foreign_weights_file_is_a_clear_error(tmp_path, content):
 
 
 def test_no_weights_and_no_network_says_how_to_pass_them(monkeypatch, tmp_path):
-    monkeypatch.delenv(metrics.INCEPTION_ENV, raising=False)
-    monkeypatch.setattr(metrics, "INCEPTION_URL", "http://127.0.0.1:9/inception-2015-12-05.tgz")  # refused at once
-    monkeypatch.setattr(metrics, "CACHE_ROOT", tmp_path)
-    with pytest.raises(metrics.MetricsError, match=f"--inception-weights FILE.*{metrics.INCEPTION_ENV}") as error:
+    monkeypatch.delenv(inception_network.INCEPTION_ENV, raising=False)
+    monkeypatch.setattr(inception_network, "INCEPTION_URL", "http://127.0.0.1:9/inception-2015-12-05.tgz")  # refused at once
+    monkeypatch.setattr(inception_network, "CACHE_ROOT", tmp_path)
+    with pytest.raises(metrics.MetricsError, match=f"--inception-weights FILE.*{inception_network.INCEPTION_ENV}") as error:
         metrics.load_inception()
     assert "\n" not in str(error.value)
 
@@ -256,7 +260,7 @@ def mean_colour_model() -> keras.Model:
 
 
 def test_folder_features_are_decoded_as_for_training_and_cached(monkeypatch, tmp_path):
-    monkeypatch.setattr(metrics, "FEATURE_CACHE", tmp_path / "cache")
+    monkeypatch.setattr(feature_cache, "FEATURE_CACHE", tmp_path / "cache")
     folder = copy_faces(tmp_path / "faces", 30)  # more than one batch
     model = mean_colour_model()
     features = metrics.folder_features(model, folder, 64)
@@ -268,7 +272,7 @@ def test_folder_features_are_decoded_as_for_training_and_cached(monkeypatch, tmp
         raise AssertionError("features computed again")
 
     with monkeypatch.context() as patch:
-        patch.setattr(metrics, "_extract", no_extraction)
+        patch.setattr(feature_cache, "_extract", no_extraction)
         np.testing.assert_array_equal(metrics.folder_features(model, folder, 64), features)
     os.utime(folder / "000003.png", ns=(1, 10**19))  # a newer file: computed again
     np.testing.assert_array_equal(metrics.folder_features(model, folder, 64), features)
@@ -318,14 +322,14 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, problem):
 
 
 def test_unavailable_weights_are_a_one_line_error(monkeypatch, tmp_path, capsys):
-    monkeypatch.delenv(metrics.INCEPTION_ENV, raising=False)
-    monkeypatch.setattr(metrics, "INCEPTION_URL", "http://127.0.0.1:9/inception-2015-12-05.tgz")
-    monkeypatch.setattr(metrics, "CACHE_ROOT", tmp_path)
+    monkeypatch.delenv(inception_network.INCEPTION_ENV, raising=False)
+    monkeypatch.setattr(inception_network, "INCEPTION_URL", "http://127.0.0.1:9/inception-2015-12-05.tgz")
+    monkeypatch.setattr(inception_network, "CACHE_ROOT", tmp_path)
     faces = copy_faces(tmp_path / "faces", 3)
     assert evaluate.main(["--data", str(faces), "--images", str(faces)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: could not download") and "\n" not in error
-    assert "--inception-weights FILE" in error and metrics.INCEPTION_ENV in error
+    assert "--inception-weights FILE" in error and inception_network.INCEPTION_ENV in error
 
 
 # ----------------------------------------------------------------------------- the real network
@@ -338,13 +342,13 @@ def inception() -> keras.Model:
 
 @needs_real_weights
 def test_real_weights_have_exactly_the_expected_nodes():
-    weights = metrics.read_inception_weights(os.environ[metrics.INCEPTION_ENV])
+    weights = metrics.read_inception_weights(os.environ[inception_network.INCEPTION_ENV])
     assert {key: array.shape for key, array in weights.items()} == metrics.expected_weight_shapes()
 
 
 @needs_real_weights
 def test_features_equal_the_reference_networks(inception, monkeypatch, tmp_path):
-    monkeypatch.setattr(metrics, "FEATURE_CACHE", tmp_path / "cache")
+    monkeypatch.setattr(feature_cache, "FEATURE_CACHE", tmp_path / "cache")
     faces = copy_faces(tmp_path / "faces", 8)
     features = metrics.folder_features(inception, faces, 64)
     assert features.shape == (8, 2048) and features.dtype == np.float32 and features.min() >= 0  # post-ReLU means

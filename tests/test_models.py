@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from anime_dcgan import models
+from anime_dcgan import cpu_layers, models
 
 
 @pytest.mark.parametrize("upsample", models.UPSAMPLINGS)
@@ -101,7 +101,7 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(dtype):
     inputs = tf.random.normal((8, 5, 5, 3), seed=1) * 3.0 + 1.0
     policy = None if dtype == "float32" else f"mixed_{dtype}"
     keras_norm = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=policy)
-    fused_norm = models.FusedBatchNormalization(momentum=0.9, epsilon=1e-5, dtype=keras_norm.dtype_policy)
+    fused_norm = cpu_layers.FusedBatchNormalization(momentum=0.9, epsilon=1e-5, dtype=keras_norm.dtype_policy)
     weights = [np.array([0.5, 1.0, 2.0], "float32"), np.array([0.1, -0.2, 0.3], "float32")]
     results = []
     for norm in (keras_norm, fused_norm):
@@ -132,10 +132,10 @@ def test_kernel_gradient_by_matmul_equals_the_backward_filter_convolution(size, 
         input=inputs, filter_sizes=[4, 4, 5, 7], out_backprop=output_gradients, strides=[1, stride, stride, 1],
         padding="SAME",
     )
-    np.testing.assert_allclose(models.kernel_gradient(inputs, output_gradients, 4, stride), expected, atol=1e-5)
+    np.testing.assert_allclose(cpu_layers.kernel_gradient(inputs, output_gradients, 4, stride), expected, atol=1e-5)
 
 
-SMALL_MAP_LAYERS = [(models.SmallMapConv2D, layers.Conv2D, 8), (models.SmallMapConv2DTranspose, layers.Conv2DTranspose, 4)]
+SMALL_MAP_LAYERS = [(cpu_layers.SmallMapConv2D, layers.Conv2D, 8), (cpu_layers.SmallMapConv2DTranspose, layers.Conv2DTranspose, 4)]
 
 
 @pytest.mark.parametrize("small_map_class, keras_class, size", SMALL_MAP_LAYERS)
@@ -146,8 +146,8 @@ def test_small_map_convolutions_train_like_keras_ones_through_their_own_kernel_g
     import tensorflow as tf
 
     calls = []
-    matmul_gradient = models.kernel_gradient
-    monkeypatch.setattr(models, "kernel_gradient", lambda *args: calls.append(1) or matmul_gradient(*args))
+    matmul_gradient = cpu_layers.kernel_gradient
+    monkeypatch.setattr(cpu_layers, "kernel_gradient", lambda *args: calls.append(1) or matmul_gradient(*args))
     inputs = tf.random.normal((4, size, size, 6), seed=3)
     weights = None
     results = []
@@ -177,13 +177,13 @@ def test_the_networks_use_small_map_convolutions_between_8x8_and_4x4_only():
     generator = models.build_generator(latent_dim=8, image_size=64, width=4)
     discriminator = models.build_discriminator(image_size=64, width=4)
     small = [layer for model in (generator, discriminator) for layer in model.layers
-             if isinstance(layer, (models.SmallMapConv2D, models.SmallMapConv2DTranspose))]  # fmt: skip
+             if isinstance(layer, (cpu_layers.SmallMapConv2D, cpu_layers.SmallMapConv2DTranspose))]  # fmt: skip
     assert [(layer.input.shape[1], layer.output.shape[1]) for layer in small] == [(4, 8), (8, 4)]
 
 
 def test_an_exported_generator_has_only_keras_layers_and_the_same_outputs():
     generator = models.build_generator(latent_dim=8, image_size=32, width=4)
-    exported = models.portable(generator)
+    exported = cpu_layers.portable(generator)
     assert {type(layer).__module__.split(".")[0] for layer in exported.layers} == {"keras"}
     assert sum(isinstance(layer, layers.BatchNormalization) for layer in exported.layers) == 3
     latent = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")

@@ -5,8 +5,8 @@ faces at batch 4, stopped by SIGTERM at step 10 of epoch 2)."""
 import shutil
 from pathlib import Path
 
-from anime_dcgan import fit
-from anime_dcgan.callbacks import read_history
+from anime_dcgan.commands import fit
+from anime_dcgan.outputs import read_history
 from conftest import copy_faces
 
 OLD_RUN = Path(__file__).resolve().parent / "data" / "run-before-redesign"

@@ -31,7 +31,7 @@ def test_package_metadata_points_at_real_files():
         assert not any(line.startswith("-") for line in lines), "pip options cannot become package dependencies"
     package_dirs = project["tool"]["setuptools"]["package-dir"]
     for package in project["tool"]["setuptools"]["packages"]:
-        assert (ROOT / package_dirs.get(package, package)).is_dir()
+        assert (ROOT / package_dirs.get(package, package.replace(".", "/"))).is_dir()
     for target in project["project"]["scripts"].values():
         module = target.split(":")[0]
         assert (ROOT / (module.replace(".", "/") + ".py")).exists()

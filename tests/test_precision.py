@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from anime_dcgan import fit, training
+from anime_dcgan import training
+from anime_dcgan.commands import fit
 from anime_dcgan.config import TrainConfig
 from conftest import first_batch
 

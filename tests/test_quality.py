@@ -6,8 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from anime_dcgan import callbacks, data, fit, losses, training
-from anime_dcgan.callbacks import TrainingCheckpoint
+from anime_dcgan import data, losses, outputs, training
+from anime_dcgan.commands import fit
+from anime_dcgan.checkpoints import TrainingCheckpoint
 from anime_dcgan import config as config_module
 from anime_dcgan.config import ADDED_LATER, ConfigError, TrainConfig
 from conftest import TINY_FLAGS, first_batch, tiny_gan
@@ -218,9 +219,10 @@ def stand_in_inception(weights=None) -> keras.Model:
 @pytest.fixture
 def stand_in_metrics(monkeypatch, tmp_path):
     from anime_dcgan import metrics
+    from anime_dcgan.metrics import features as feature_cache
 
     monkeypatch.setattr(metrics, "load_inception", stand_in_inception)
-    monkeypatch.setattr(metrics, "FEATURE_CACHE", tmp_path / "feature-cache")
+    monkeypatch.setattr(feature_cache, "FEATURE_CACHE", tmp_path / "feature-cache")
     return metrics
 
 
@@ -230,7 +232,7 @@ def test_eval_every_writes_fid_and_kid_and_keeps_the_best_generator(faces, tmp_p
              "--eval-n", "24", "--ema", "0.9"]  # fmt: skip
     assert fit.main([*flags, "--epochs", "2"]) == 0
     assert "32 images" in capsys.readouterr().out  # 16 of the 48 faces were kept out of training
-    rows = callbacks.read_history(run / "history.csv")
+    rows = outputs.read_history(run / "history.csv")
     fids = [float(row["fid"]) for row in rows]
     assert len(fids) == 2 and all(f > 0 for f in fids)
     assert all(np.isfinite(float(row["kid"])) and float(row["kid_std"]) >= 0 for row in rows)

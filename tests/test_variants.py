@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from keras import layers
 
-from anime_dcgan import fit, losses, models, training
-from anime_dcgan.callbacks import read_history
+from anime_dcgan import models, training
+from anime_dcgan.commands import fit
+from anime_dcgan.outputs import read_history
 from anime_dcgan.config import LOSS_DEFAULTS, LOSS_SPECS, TrainConfig
 from conftest import TINY_FLAGS, copy_faces, first_batch, tiny_gan
 
