@@ -386,10 +386,19 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterr
     gan, _, (epoch, step) = restored(run, with_step=True)
     assert (epoch, step, int(gan.g_optimizer.iterations)) == (1, 4, 14)
 
+    if signum == signal.SIGTERM:  # stopped again within the resumed epoch, before the end of it
+        again = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "17", *flags, "--out", str(run)],
+                               capture_output=True, text=True, cwd=repo)  # fmt: skip
+        assert again.returncode == 130, again.stderr
+        assert f"Resuming {run} at step 4 of 10 in epoch 2" in again.stdout
+        assert "to resume from step 7 of epoch 2." in again.stdout
+        gan, _, (epoch, step) = restored(run, with_step=True)
+        assert (epoch, step, int(gan.g_optimizer.iterations)) == (1, 7, 17)
     resumed = subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *flags, "--out", str(run)],
                              capture_output=True, text=True, cwd=repo)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
-    assert f"Resuming {run} at step 4 of 10 in epoch 2" in resumed.stdout
+    first_step = 7 if signum == signal.SIGTERM else 4
+    assert f"Resuming {run} at step {first_step} of 10 in epoch 2" in resumed.stdout
     assert [int(row["epoch"]) for row in history(run)] == [1, 2, 3]
     gan, _, epoch = restored(run)
     assert (epoch, int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (3, 30, 30)

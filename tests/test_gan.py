@@ -85,3 +85,33 @@ def test_step_updates_d_on_the_fakes_then_g_through_the_updated_d(real_batch):
     )
     for expected, actual in zip(expected_g, trainable(gan.generator)):
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)
+
+
+class Spy:
+    """A penalty that adds nothing and keeps the critiques it was given."""
+
+    name = "spy"
+
+    def __init__(self):
+        self.tracker = keras.metrics.Mean(name=self.name)
+        self.variables = []
+        self.critiques, self.steps = [], []
+
+    def __call__(self, critique):  # called eagerly here, so the step can be read as it is now
+        self.critiques.append(critique)
+        self.steps.append(int(critique.step))
+        return 0.0
+
+
+def test_penalties_see_the_augmented_images_d_judged_with_its_update_count(real_batch):
+    spy = Spy()
+    gan = tiny_gan(augment="cutout", penalties=[spy], d_steps=2)
+    gan.train_step(real_batch)
+    assert spy.steps == [0, 1]  # one critique per D update, before it
+    for critique in spy.critiques:
+        for images in (critique.real_images.numpy(), critique.fake_images.numpy()):
+            assert images.shape == (16, 32, 32, 3)
+            # Cutout's 16 x 16 squares are exactly 0 (clipped at the borders), which no real pixel can be.
+            assert all((image == 0).all(axis=-1).sum() >= 8 * 8 for image in images)
+        assert tuple(critique.real_outputs.shape) == tuple(critique.fake_outputs.shape) == (16, 1)
+    assert not (np.asarray(real_batch) == 0).all(axis=-1).any()  # the raw batch has no such pixel
