@@ -205,9 +205,10 @@ def option(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run. None means "the default of the chosen loss" (LOSS_DEFAULTS)."""
+    """Everything that defines a training run, read-only: a changed option is a new TrainConfig
+    (`dataclasses.replace`). None means "the default of the chosen loss" (LOSS_DEFAULTS)."""
 
     data: str = option("", "folder of face images, searched recursively; 'kaggle' or 'kaggle:owner/name' downloads a "
                        "Kaggle dataset to data/<name> first", "run", default_text="the bundled sample")
