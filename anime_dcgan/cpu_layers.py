@@ -34,12 +34,16 @@ class FusedBatchNormalization(layers.BatchNormalization):
         return outputs
 
 
-def portable(model: keras.Model) -> keras.Model:
+def portable(model: keras.Model, dtype: str | None = None) -> keras.Model:
     """A copy of `model` with Keras's own layers in place of the project's, for files that load anywhere with
-    `keras.models.load_model` alone."""
+    `keras.models.load_model` alone; with `dtype` (e.g. "float32"), every layer computes in it, whatever policy the
+    model trained in, so that it draws the same on any CPU."""
 
     def plain(layer: layers.Layer) -> layers.Layer:
-        return getattr(layer, "portable_class", type(layer)).from_config(layer.get_config())
+        config = layer.get_config()
+        if dtype is not None:
+            config["dtype"] = dtype
+        return getattr(layer, "portable_class", type(layer)).from_config(config)
 
     copy = keras.models.clone_model(model, clone_function=plain)
     copy.set_weights(model.get_weights())

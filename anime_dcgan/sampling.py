@@ -11,15 +11,19 @@ from anime_dcgan.errors import UserError
 from anime_dcgan.images import make_grid, save_png, to_uint8
 
 GENERATOR_FILE = "generator.keras"
+# The generator that ships with the package: the default recipe trained on 3,500 faces (docs/pretrained.md).
+PRETRAINED = "pretrained"
+PRETRAINED_FILE = Path(__file__).resolve().parent / "pretrained" / "anime-faces-64.keras"
 
 
 class ModelError(UserError, ValueError):
     """The --model path holds no usable generator; the message says what to pass instead."""
 
 
-def load_generator(model: str | Path) -> keras.Model:
-    """The generator in a run folder (its generator.keras) or in a .keras file."""
-    path = Path(model)
+def load_generator(model: str | Path = PRETRAINED) -> keras.Model:
+    """The generator in a run folder (its generator.keras), in a .keras file, or the one that ships with the package
+    ("pretrained", the default)."""
+    path = PRETRAINED_FILE if str(model) == PRETRAINED else Path(model)
     if path.is_dir():
         path = path / GENERATOR_FILE
     if not path.is_file():

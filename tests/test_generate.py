@@ -105,3 +105,11 @@ def test_usage_line_names_the_command_the_user_typed(argv0, usage, monkeypatch, 
     assert capsys.readouterr().out.startswith(f"usage: {usage} ")
     monkeypatch.setattr(sys, "argv", [argv0.replace("generate", "fit")])
     assert fit.build_parser().prog == usage.replace("generate", "fit")
+
+
+def test_compare_with_no_runs_draws_the_packages_generator(tmp_path):
+    from anime_dcgan.commands import compare
+
+    out = tmp_path / "variants.png"
+    assert compare.main(["--faces", "3", "--out", str(out)]) == 0
+    assert np.asarray(Image.open(out)).shape[0] == 64 + 2 * 2  # one row of 64 px faces

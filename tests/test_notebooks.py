@@ -80,8 +80,9 @@ def test_committed_notebook_is_clean_and_colab_ready(name):
     tagged = [cell for cell in cells if "parameters" in cell.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1 and tagged[0]["cell_type"] == "code"
     parameters = source(tagged[0])
-    assert re.search(r"^epochs = \d+", parameters, re.M)
-    assert re.search(r"^quick = False\b", parameters, re.M)
+    if name != "03_generate":  # which trains nothing: it draws with the package's own generator
+        assert re.search(r"^epochs = \d+", parameters, re.M)
+        assert re.search(r"^quick = False\b", parameters, re.M)
 
 
 def test_data_notebook_shows_faces_and_times_the_pipeline(tmp_path):
@@ -110,7 +111,7 @@ def test_train_notebook_trains_shows_the_run_and_resumes(tmp_path):
 def test_generate_notebook_works_standalone(tmp_path):
     out = tmp_path / "generate"
     notebook = execute("03_generate", tmp_path / "03_generate.ipynb", out_dir=str(out))
-    assert (out / "demo-run" / "generator.keras").is_file()  # no run_dir given: it trained its own
+    assert "Generator from pretrained: z of 100 numbers -> 64x64 RGB" in stdout(notebook)  # the package's own
     for name in ("faces.png", "walk.png", "walk.gif", "seed_7.png"):
         assert (out / name).is_file(), name
     assert mime_count(notebook, "image/png") >= 4  # grid, walk strip, seed grid, the seed drawn twice

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +67,12 @@ def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_pa
     assert f"Found 1000 images in {target / 'anime_dcgan' / 'sample'}" in trained.stdout
     assert (tmp_path / "run" / "generator.keras").is_file()
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == ""  # no path of this machine
+    # Faces from the generator that ships with the package: no --model, another folder, nothing downloaded.
+    drawn = subprocess.run([sys.executable, "-m", "anime_dcgan.generate", "--n", "16", "--out", "faces.png"],
+                           capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(target)})  # fmt: skip
+    assert drawn.returncode == 0, drawn.stderr
+    assert (target / "anime_dcgan" / "pretrained" / "anime-faces-64.keras").is_file()
+    assert Image.open(tmp_path / "faces.png").size == (4 * 64 + 5 * 2, 4 * 64 + 5 * 2)  # 4 x 4 faces, 2 px apart
 
 
 @pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download", "bench"])

@@ -48,7 +48,9 @@ def scale_up(images: np.ndarray, factor: int) -> np.ndarray:
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.compare"), description=__doc__)
-    parser.add_argument("runs", nargs="+", help="run folders or .keras generator files, one row each")
+    parser.add_argument("runs", nargs="*", default=["pretrained"],
+                        help="run folders, .keras generator files or 'pretrained' (the package's own), one row each "
+                        "(default: pretrained)")
     parser.add_argument("--labels", nargs="+", help="row labels (default: the run folders' names)")
     parser.add_argument("--faces", type=int, default=8, help="faces per row (default: 8)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed shared by every row (default: 0)")

@@ -1,4 +1,5 @@
-"""Draw new faces with a trained generator: `python -m anime_dcgan.generate --model runs/faces --out faces.png`."""
+"""Draw new faces: `python -m anime_dcgan.generate --out faces.png` (the generator that ships with the package), or
+`--model runs/faces` for a run's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from anime_dcgan.commands import UsageError, at_least, command, import_tensorflo
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=program_name("anime_dcgan.generate"), description=__doc__)
-    parser.add_argument("--model", required=True, help="run folder (uses its generator.keras) or a .keras file")
+    parser.add_argument("--model", default="pretrained", help="run folder (uses its generator.keras), a .keras file, "
+                        "or 'pretrained': the generator that ships with the package (default)")
     parser.add_argument("--n", type=at_least(1), default=64, help="number of faces (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed: the same seed draws the same faces")
     parser.add_argument("--out", default="faces.png", help="a .png file for a grid, or a folder for one PNG per face")
