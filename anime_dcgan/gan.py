@@ -130,16 +130,18 @@ class GAN(keras.Model):
             d_loss = self.gan_loss.discriminator_loss(critique)
             scaled_loss = self.loss_for_gradients(self.d_optimizer, d_loss)
         gradients = tape.gradient(scaled_loss, self.discriminator.trainable_weights)
-        self._update(self.d_optimizer, d_loss, gradients, self.discriminator.trainable_weights,
-                     self.d_threshold, below=True, skip_counter="d_skipped")  # fmt: skip
+        skip = None if self.d_threshold is None else distribute.global_mean(d_loss) < self.d_threshold
+        self._update(self.d_optimizer, d_loss, gradients,
+                     self.discriminator.trainable_weights, skip, "d_skipped")  # fmt: skip
         self.trackers["d_loss"].update_state(d_loss)
         self.trackers["d_real"].update_state(ops.mean(self.gan_loss.score(real_outputs)))
         self.trackers["d_fake"].update_state(ops.mean(self.gan_loss.score(fake_outputs)))
 
     def generator_update(self, g_loss, gradients) -> None:
         """Apply G's gradients (unless skipped), count the loss and move the weight average."""
-        self._update(self.g_optimizer, g_loss, gradients, self.generator.trainable_weights,
-                     self.g_threshold, below=False, skip_counter="g_skipped")  # fmt: skip
+        skip = None if self.g_threshold is None else distribute.global_mean(g_loss) <= self.g_threshold
+        self._update(self.g_optimizer, g_loss, gradients,
+                     self.generator.trainable_weights, skip, "g_skipped")  # fmt: skip
         self.trackers["g_loss"].update_state(g_loss)
         if self.ema:
             self.ema.update(self.generator, self.g_optimizer.iterations)
@@ -154,18 +156,14 @@ class GAN(keras.Model):
         replicas' gradients, and times the loss scale under float16's loss scaling (else unchanged)."""
         return optimizer.scale_loss(loss) / distribute.replicas()
 
-    def _update(self, optimizer, loss, gradients, weights, threshold, below: bool, skip_counter: str) -> None:
+    def _update(self, optimizer, loss, gradients, weights, skip, skip_counter: str) -> None:
         """Apply the gradients, unless a loss or a gradient is NaN/Inf on any replica (counted as `nonfinite`: the
-        weights stay as they were) or the replicas' mean loss is below `threshold` (`below`; else at or below it),
-        counted as `skip_counter`; a `threshold` of None never skips.
+        weights stay as they were) or `skip` (a boolean tensor the same on every replica, or None for never) is true
+        (counted as `skip_counter`).
 
         Under a loss-scale optimizer (float16), gradients that overflow are its business: it skips that step and
         lowers the scale; only a non-finite loss counts here.
         """
-        skip = None
-        if threshold is not None:
-            mean = distribute.global_mean(loss)
-            skip = mean < threshold if below else mean <= threshold
         checked = [loss] if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else [loss, *gradients]
         locally_finite = ops.all(ops.stack([ops.all(ops.isfinite(tensor)) for tensor in checked]))
         finite = ops.equal(distribute.global_mean(1.0 - ops.cast(locally_finite, "float32")), 0.0)

@@ -17,6 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from anime_dcgan import distribute
+from anime_dcgan.config import LOSS_SPECS, PARTS, ConfigError
 
 
 @dataclass
@@ -258,18 +259,14 @@ def r1_penalty(critic, real_images):
 
 def get(name: str, **arguments) -> GANLoss:
     """The loss `--loss name` trains with, built with `arguments` (e.g. label_smoothing=0.9, penalties=[...])."""
-    from anime_dcgan.config import LOSS_SPECS
-
     if name not in LOSS_SPECS:
         raise ValueError(f"unknown GAN loss {name!r}: choose one of {', '.join(LOSS_SPECS)}")
-    return part_class(LOSS_SPECS[name].loss)(**arguments)
+    return loss_class(name)(**arguments)
 
 
 def smoothable() -> list[str]:
     """The losses with a real-image target that label smoothing can lower (their constructors take it)."""
-    from anime_dcgan.config import LOSS_SPECS
-
-    return [name for name, spec in LOSS_SPECS.items() if "label_smoothing" in parameters(part_class(spec.loss))]
+    return [name for name in LOSS_SPECS if "label_smoothing" in parameters(loss_class(name))]
 
 
 def build(options) -> GANLoss:
@@ -278,9 +275,7 @@ def build(options) -> GANLoss:
     The loss class takes the options named by its constructor's parameters (`label_smoothing`, `clip`,
     `gp_weight`); each option declared with a `part` adds that penalty when its `from_options` returns one.
     """
-    from anime_dcgan.config import LOSS_SPECS, PARTS, ConfigError
-
-    cls = part_class(LOSS_SPECS[options.loss].loss)
+    cls = loss_class(options.loss)
     accepted = parameters(cls) - {"penalties"}
     if options.label_smoothing != 1.0 and "label_smoothing" not in accepted:
         raise ConfigError(
@@ -289,6 +284,11 @@ def build(options) -> GANLoss:
         )
     penalties = [part_class(path).from_options(options) for path in PARTS.values()]
     return cls(**{name: getattr(options, name) for name in accepted}, penalties=[p for p in penalties if p])
+
+
+def loss_class(name: str) -> type[GANLoss]:
+    """The class `config.LOSS_SPECS` registers under `name`."""
+    return part_class(LOSS_SPECS[name].loss)
 
 
 def parameters(cls) -> set[str]:
