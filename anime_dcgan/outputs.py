@@ -156,7 +156,7 @@ def plot_history(rows: list[dict], path: Path) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.2 / len(axes), right=0.99, bottom=0.13, top=0.92, wspace=0.22)  # fixed: no layout pass
     fig.savefig(path, dpi=100, format="png")
 
 

@@ -9,31 +9,24 @@ from anime_dcgan.commands import bench
 from anime_dcgan.training import resolve_precision
 
 
-def test_bench_prints_a_row_per_candidate_and_the_ratio_last(capsys):
-    argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
-            "--precision", "float32", "mixed_bfloat16"]  # fmt: skip
-    assert bench.main(argv) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    rows = {line[:44].strip(): line[44:].split() for line in lines if re.search(r"\d+\.\d+x$", line)}
-    default = f"default step ({resolve_precision('auto')}, XLA off)"  # fit's own choice for this machine
-    others = {f"project step ({p}, XLA off)" for p in ("float32", "mixed_bfloat16")} - {default.replace("default", "project")}
-    assert set(rows) == {"reference step (TF tutorial, float32)", default, *others, "input pipeline"}
-    assert all(float(rate) > 0 for rate, _ in rows.values())
-    assert rows["reference step (TF tutorial, float32)"][1] == "1.00x"
-    ratio = float(lines[-1].removeprefix("ratio="))
-    assert lines[-1].startswith("ratio=") and ratio == pytest.approx(float(rows[default][1][:-1]), abs=0.006)
-
-
-def test_fit_epochs_are_timed_whole_with_their_outputs(capsys, monkeypatch):
+def test_bench_prints_a_row_per_candidate_with_fit_epochs_timed_whole_and_the_ratio_last(capsys, monkeypatch):
     grids = []
     save_png = outputs.save_png
     monkeypatch.setattr(outputs, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
     argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
             "--precision", "float32", "--fit-epoch", "--fit-batch-size", "100"]  # fmt: skip
     assert bench.main(argv) == 0
-    row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("fit epoch")]
-    assert row and row[0].startswith("fit epoch (batch 100, 10 steps, outputs)") and float(row[0][44:].split()[0]) > 0
-    assert len(grids) == 3  # a grid after each epoch: the warm-up's and two timed turns
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = {line[:44].strip(): line[44:].split() for line in lines if re.search(r"\d+\.\d+x$", line)}
+    default = f"default step ({resolve_precision('auto')}, XLA off)"  # fit's own choice for this machine
+    others = {"project step (float32, XLA off)"} - {default.replace("default", "project")}
+    fit_epoch = "fit epoch (batch 100, 10 steps, outputs)"
+    assert set(rows) == {"reference step (TF tutorial, float32)", default, *others, "input pipeline", fit_epoch}
+    assert all(float(rate) > 0 for rate, _ in rows.values())
+    assert rows["reference step (TF tutorial, float32)"][1] == "1.00x"
+    ratio = float(lines[-1].removeprefix("ratio="))
+    assert lines[-1].startswith("ratio=") and ratio == pytest.approx(float(rows[default][1][:-1]), abs=0.006)
+    assert len(grids) == 3  # a grid after each fit epoch: the warm-up's and two timed turns
 
 
 def test_candidates_take_turns_and_the_median_counts():

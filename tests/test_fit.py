@@ -92,27 +92,6 @@ def test_resume_drops_history_of_an_epoch_that_never_reached_its_checkpoint(run_
     assert history(run_copy)[2]["d_loss"] != "0.5"
 
 
-def test_a_run_killed_mid_training_resumes_and_loses_nothing(tmp_path):
-    data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
-    run = tmp_path / "run"
-    command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS]
-    process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    # Once ckpt-3 is being written, the checkpoint of epoch 2 is complete; the kill lands anywhere after that.
-    while not (run / "checkpoints" / "ckpt-3.index").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    _, _, done = restored(run)
-    assert 2 <= done < 1000
-    finished = subprocess.run([*command, "--epochs", str(done + 2)], capture_output=True, text=True)
-    assert finished.returncode == 0, finished.stderr
-    assert f"after epoch {done}" in finished.stdout
-    assert [int(row["epoch"]) for row in history(run)] == list(range(1, done + 3))
-    assert gif_frames(run) == done + 2
-    assert len(list((run / "samples").glob("epoch_*.png"))) == done + 2
-
-
 def test_out_that_is_a_file_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "taken").write_text("keep me")
     assert fit.main(["--out", str(tmp_path / "taken"), *TINY_FLAGS]) == 2
@@ -336,18 +315,29 @@ def test_a_full_disk_mid_run_stops_with_one_line_and_keeps_the_last_epochs_files
     assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2, 3]
 
 
-def test_deterministic_runs_give_bit_identical_weights(tmp_path, faces):
-    def train(name: str) -> list[np.ndarray]:
-        run = tmp_path / name
-        subprocess.run(
-            [sys.executable, "-m", "anime_dcgan.fit", "--data", str(faces), "--out", str(run), *TINY_FLAGS,
-             "--epochs", "2", "--deterministic", "--verbose", "0"],
-            check=True, capture_output=True, cwd=Path(__file__).resolve().parent.parent,
-        )  # fmt: skip
-        return load_generator(run).get_weights()
+@pytest.fixture(scope="module")
+def deterministic_flags(tmp_path_factory) -> list[str]:
+    """fit's flags for a deterministic 3-epoch tiny run of 10 steps an epoch (no --out)."""
+    data = copy_faces(tmp_path_factory.mktemp("deterministic") / "faces", 160)
+    return ["--data", str(data), *TINY_FLAGS, "--epochs", "3", "--deterministic", "--verbose", "0"]
 
-    first, second = train("a"), train("b")
-    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+def fit_in_a_process(flags: list[str], run: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *flags, "--out", str(run)], check=True,
+                   capture_output=True, cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    return run
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_run(deterministic_flags, tmp_path_factory) -> Path:
+    """The run of `deterministic_flags`, trained in one go in a process of its own. Read it; do not change it."""
+    return fit_in_a_process(deterministic_flags, tmp_path_factory.mktemp("uninterrupted") / "run")
+
+
+def test_deterministic_runs_give_bit_identical_weights(deterministic_flags, uninterrupted_run, tmp_path):
+    again = fit_in_a_process(deterministic_flags, tmp_path / "again")
+    first, second = load_generator(uninterrupted_run).get_weights(), load_generator(again).get_weights()
+    assert len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
 
 
 # Runs fit with a callback that sends this process `signum` at the end of G's update number `at`.
@@ -371,9 +361,10 @@ sys.exit(fit.main(sys.argv[3:]))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterrupted_run(signum, tmp_path):
-    data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
-    flags = ["--data", str(data), *TINY_FLAGS, "--epochs", "3", "--deterministic", "--verbose", "0"]
+def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterrupted_run(
+    signum, deterministic_flags, uninterrupted_run, tmp_path
+):
+    flags = deterministic_flags  # 10 steps an epoch, 3 epochs
     repo = Path(__file__).resolve().parent.parent
     run = tmp_path / "run"
     stopped = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "14", *flags, "--out", str(run)],
@@ -386,56 +377,58 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterr
     gan, _, (epoch, step) = restored(run, with_step=True)
     assert (epoch, step, int(gan.g_optimizer.iterations)) == (1, 4, 14)
 
-    if signum == signal.SIGTERM:  # stopped again within the resumed epoch, before the end of it
-        again = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "17", *flags, "--out", str(run)],
-                               capture_output=True, text=True, cwd=repo)  # fmt: skip
-        assert again.returncode == 130, again.stderr
-        assert f"Resuming {run} at step 4 of 10 in epoch 2" in again.stdout
-        assert "to resume from step 7 of epoch 2." in again.stdout
-        gan, _, (epoch, step) = restored(run, with_step=True)
-        assert (epoch, step, int(gan.g_optimizer.iterations)) == (1, 7, 17)
+    if signum != signal.SIGTERM:
+        return  # SIGINT wrote the checkpoint SIGTERM writes (above); resuming from it is SIGTERM's case
+
+    # Stopped again within the resumed epoch, before the end of it.
+    again = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "17", *flags, "--out", str(run)],
+                           capture_output=True, text=True, cwd=repo)  # fmt: skip
+    assert again.returncode == 130, again.stderr
+    assert f"Resuming {run} at step 4 of 10 in epoch 2" in again.stdout
+    assert "to resume from step 7 of epoch 2." in again.stdout
+    gan, _, (epoch, step) = restored(run, with_step=True)
+    assert (epoch, step, int(gan.g_optimizer.iterations)) == (1, 7, 17)
     resumed = subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *flags, "--out", str(run)],
                              capture_output=True, text=True, cwd=repo)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
-    first_step = 7 if signum == signal.SIGTERM else 4
-    assert f"Resuming {run} at step {first_step} of 10 in epoch 2" in resumed.stdout
+    assert f"Resuming {run} at step 7 of 10 in epoch 2" in resumed.stdout
     assert [int(row["epoch"]) for row in history(run)] == [1, 2, 3]
     gan, _, epoch = restored(run)
     assert (epoch, int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (3, 30, 30)
-    if signum != signal.SIGTERM:
-        return
     # The same run without the stop: bit-identical weights, and the same history (the resumed epoch's means
     # include the steps done before the stop).
-    whole = tmp_path / "whole"
-    subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *flags, "--out", str(whole)], check=True,
-                   capture_output=True, cwd=repo)  # fmt: skip
-    for a, b in zip(load_generator(run).get_weights(), load_generator(whole).get_weights()):
+    for a, b in zip(load_generator(run).get_weights(), load_generator(uninterrupted_run).get_weights()):
         np.testing.assert_array_equal(a, b)
-    for row, row_whole in zip(history(run), history(whole)):
+    for row, row_whole in zip(history(run), history(uninterrupted_run)):
         assert row.keys() == row_whole.keys()
         for name in row:
             assert float(row[name]) == pytest.approx(float(row_whole[name]), rel=1e-5), name
 
 
-def test_checkpoint_every_lets_a_killed_run_resume_mid_epoch(tmp_path):
+def test_a_run_killed_mid_training_resumes_mid_epoch_with_checkpoint_every_and_loses_nothing(tmp_path):
     data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
     run = tmp_path / "run"
     command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS,
                "--checkpoint-every", "0.0001"]  # fmt: skip
     process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    state = run / "checkpoints" / "checkpoint"  # names the newest checkpoint once it is complete
+    state = run / "checkpoints" / "checkpoint"  # names the newest epoch checkpoint once it is complete
     while time.monotonic() < deadline and not (state.exists() and '"ckpt-2"' in state.read_text()):
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)  # no handler runs: whatever was on disk is what there is
     process.wait()
     gan, _, (done, step) = restored(run, with_step=True)
-    assert done >= 2 and int(gan.g_optimizer.iterations) == 10 * done + step
+    assert 2 <= done < 1000 and int(gan.g_optimizer.iterations) == 10 * done + step
     finished = subprocess.run([*command, "--epochs", str(done + 2)], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
+    assert f"Resuming {run} " in finished.stdout and (f"after epoch {done}" in finished.stdout or
+                                                     f"at step {step} of 10 in epoch {done + 1}" in finished.stdout)
     assert [int(row["epoch"]) for row in history(run)] == list(range(1, done + 3))
+    assert gif_frames(run) == done + 2
+    assert len(list((run / "samples").glob("epoch_*.png"))) == done + 2
     gan, _, epoch = restored(run)
     assert (epoch, int(gan.g_optimizer.iterations)) == (done + 2, 10 * (done + 2))
+    assert not (run / "run.lock").exists()
 
 
 def test_an_unreadable_mid_epoch_checkpoint_falls_back_to_the_epoch_before(run_copy, capsys):

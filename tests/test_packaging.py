@@ -50,27 +50,21 @@ def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_pa
          str(source)],
         check=True, capture_output=True, cwd=tmp_path,
     )  # fmt: skip
-    code = "from anime_dcgan import config, data; print(config.BUNDLED_SAMPLE); print(len(data.find_image_files(config.BUNDLED_SAMPLE)))"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(target)}
-    )
-    assert result.returncode == 0, result.stderr
-    sample, count = result.stdout.split()
-    assert Path(sample) == target / "anime_dcgan" / "sample"
-    assert int(count) == len(list((ROOT / "data" / "sample").glob("*.png")))
+    # Both commands in one process (each would import TensorFlow again): a run on the bundled faces, then faces
+    # from the generator that ships with the package: no --model, another folder, nothing downloaded.
     tiny = ["--image-size", "32", "--width", "4", "--latent-dim", "8", "--batch-size", "250"]
-    trained = subprocess.run(
-        [sys.executable, "-m", "anime_dcgan.fit", "--epochs", "1", "--out", "run", "--verbose", "0", *tiny],
-        capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(target)},
-    )  # fmt: skip
-    assert trained.returncode == 0, trained.stderr
-    assert f"Found 1000 images in {target / 'anime_dcgan' / 'sample'}" in trained.stdout
+    code = (
+        "import sys\nfrom anime_dcgan.commands import fit, generate\n"
+        f"assert fit.main(['--epochs', '1', '--out', 'run', '--verbose', '0', *{tiny!r}]) == 0\n"
+        "sys.exit(generate.main(['--n', '16', '--out', 'faces.png']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                            env={"PYTHONPATH": str(target)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    count = len(list((ROOT / "data" / "sample").glob("*.png")))  # every bundled face, found in the installed copy
+    assert f"Found {count} images in {target / 'anime_dcgan' / 'sample'}" in result.stdout
     assert (tmp_path / "run" / "generator.keras").is_file()
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == ""  # no path of this machine
-    # Faces from the generator that ships with the package: no --model, another folder, nothing downloaded.
-    drawn = subprocess.run([sys.executable, "-m", "anime_dcgan.generate", "--n", "16", "--out", "faces.png"],
-                           capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(target)})  # fmt: skip
-    assert drawn.returncode == 0, drawn.stderr
     assert (target / "anime_dcgan" / "pretrained" / "anime-faces-64.keras").is_file()
     assert Image.open(tmp_path / "faces.png").size == (4 * 64 + 5 * 2, 4 * 64 + 5 * 2)  # 4 x 4 faces, 2 px apart
 

@@ -96,17 +96,20 @@ def test_build_gan_follows_the_options():
 
 @pytest.fixture(scope="module")
 def variant_faces(tmp_path_factory):
-    return copy_faces(tmp_path_factory.mktemp("variants") / "faces", 96)  # one step of 5 critic batches of 16
+    return copy_faces(tmp_path_factory.mktemp("variants") / "faces", 96)  # three steps of 2 critic batches of 16
 
 
 @pytest.mark.parametrize("loss", list(LOSS_SPECS))
 def test_every_loss_trains_and_resumes_with_its_options(loss, variant_faces, tmp_path):
     run = tmp_path / loss
     flags = ["--data", str(variant_faces), "--out", str(run), *TINY_FLAGS]
-    assert fit.main([*flags, "--epochs", "2", "--loss", loss]) == 0
+    # Two critic updates a step stand in for the WGANs' five (their default, checked in test_config): the mechanism
+    # is the same, and each further update is traced again.
+    d_steps = ["--d-steps", "2"] if LOSS_DEFAULTS[loss]["d_steps"] > 2 else []
+    assert fit.main([*flags, "--epochs", "2", "--loss", loss, *d_steps]) == 0
     saved = json.loads((run / "config.json").read_text())
     assert saved["loss"] == loss and saved["optimizer"] == LOSS_DEFAULTS[loss]["optimizer"]
-    assert saved["lr"] == LOSS_DEFAULTS[loss]["lr"] and saved["d_steps"] == LOSS_DEFAULTS[loss]["d_steps"]
+    assert saved["lr"] == LOSS_DEFAULTS[loss]["lr"] and saved["d_steps"] == min(LOSS_DEFAULTS[loss]["d_steps"], 2)
     assert fit.main(["--out", str(run), "--epochs", "3"]) == 0  # no --loss: it comes from config.json
     rows = read_history(run / "history.csv")
     assert [row["epoch"] for row in rows] == ["1", "2", "3"]

@@ -1,8 +1,9 @@
-"""Trains a tiny GAN for two steps on one device, then from the same weights, seed and batches on two logical CPU
-devices under MirroredStrategy, and prints both runs' weights' largest difference and losses as JSON.
+"""For each case, trains a tiny GAN for two steps on one device, then from the same weights, seed and batches on two
+logical CPU devices under MirroredStrategy, and prints both runs' weights' largest difference and losses as JSON.
 
 A script, run in its own process by tests/test_distribute.py: the logical devices must be set up before TensorFlow
-starts. Usage: python mirrored_step.py LOSS [COMPILE_OPTIONS_JSON [DISCRIMINATOR_OPTIONS_JSON]]
+starts. Usage: python mirrored_step.py CASES_JSON, a list of [LOSS, COMPILE_OPTIONS, DISCRIMINATOR_OPTIONS]; it prints
+one JSON line per case, in order.
 """
 
 import json
@@ -54,20 +55,23 @@ def networks(gan: GAN) -> list[np.ndarray]:
     return [weight.numpy() for weight in weights(gan)]
 
 
-loss = sys.argv[1]
-options, d_options = (json.loads(text) for text in (sys.argv[2:] + ["{}", "{}"])[:2])
-batches = tf.data.Dataset.from_tensor_slices(first_batch(32)).batch(16)  # two steps of 16 faces
-strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-single, mirrored = (build(each, loss, options, d_options) for each in (tf.distribute.get_strategy(), strategy))
-before = networks(single)
-for weight, value in zip(weights(mirrored), before):
-    weight.assign(value)
-histories = [gan.fit(batches, epochs=1, verbose=0).history for gan in (single, mirrored)]
-after_single, after_mirrored = networks(single), networks(mirrored)
-print(json.dumps({
-    "replicas": strategy.num_replicas_in_sync,
-    "largest_change": max(float(np.abs(a - b).max()) for a, b in zip(after_single, before)),
-    "largest_difference": max(float(np.abs(a - b).max()) for a, b in zip(after_single, after_mirrored)),
-    "single": {name: values[-1] for name, values in histories[0].items()},
-    "mirrored": {name: values[-1] for name, values in histories[1].items()},
-}))  # fmt: skip
+def compare(strategy: tf.distribute.Strategy, loss: str, options: dict, d_options: dict) -> dict:
+    batches = tf.data.Dataset.from_tensor_slices(first_batch(32)).batch(16)  # two steps of 16 faces
+    single, mirrored = (build(each, loss, options, d_options) for each in (tf.distribute.get_strategy(), strategy))
+    before = networks(single)
+    for weight, value in zip(weights(mirrored), before):
+        weight.assign(value)
+    histories = [gan.fit(batches, epochs=1, verbose=0).history for gan in (single, mirrored)]
+    after_single, after_mirrored = networks(single), networks(mirrored)
+    return {
+        "replicas": strategy.num_replicas_in_sync,
+        "largest_change": max(float(np.abs(a - b).max()) for a, b in zip(after_single, before)),
+        "largest_difference": max(float(np.abs(a - b).max()) for a, b in zip(after_single, after_mirrored)),
+        "single": {name: values[-1] for name, values in histories[0].items()},
+        "mirrored": {name: values[-1] for name, values in histories[1].items()},
+    }
+
+
+mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])  # one for all: its collectives' keys are its own
+for case in json.loads(sys.argv[1]):
+    print(json.dumps(compare(mirrored_strategy, *case)), flush=True)
