@@ -102,5 +102,77 @@ class DiffAugment:
             images = transform(images, seed)
         return images
 
+    def observe(self, real_outputs) -> None:
+        """D's raw outputs on a real batch it just saw; an augmentation that adapts to them overrides this."""
+
+    @property
+    def variables(self) -> list:
+        """State kept across steps, for the checkpoint."""
+        return []
+
+    @property
+    def trackers(self) -> dict[str, keras.metrics.Metric]:
+        """Metrics logged each epoch beside the losses."""
+        return {}
+
     def __repr__(self) -> str:
-        return f"DiffAugment({','.join(self.policy)!r})"
+        return f"{type(self).__name__}({','.join(self.policy)!r})"
+
+
+class AdaptiveAugment(DiffAugment):
+    """Adaptive discriminator augmentation (ADA, Karras et al. 2020) over DiffAugment's transforms: each transform
+    is applied to each image with probability p, and p follows how sure D is of the real faces.
+
+    Every `interval` D updates, r = E[sign D(x)] over those updates' real batches; p moves up by
+    interval x batch / `speed` while r exceeds `target` (D is starting to memorise them) and down by as much
+    otherwise, within [0, 1]. So p starts at 0 (a fast start) and rises only as far as D needs; `speed` is the number
+    of images over which p can go from 0 to 1. p is logged as `augment_p` and checkpointed.
+    """
+
+    def __init__(self, policy: Sequence[str] | str, target: float = 0.6, speed: int = 100_000, interval: int = 4):
+        super().__init__(policy)
+        self.target = target
+        self.speed = speed
+        self.interval = interval
+
+        def state(name, dtype="float32"):  # the same on every replica: each assigns values reduced over all of them
+            return keras.Variable(0, dtype=dtype, trainable=False, name=name, aggregation="only_first_replica")
+
+        self.probability = state("ada_p")
+        self.sign_sum = state("ada_sign_sum")  # of E[sign D(x)], over the updates since p last moved
+        self.updates = state("ada_updates", "int64")
+        self.tracker = keras.metrics.Mean(name="augment_p")
+
+    def __call__(self, images, seed: keras.random.SeedGenerator | None = None):
+        probability = ops.cast(self.probability, images.dtype)
+        for transform in self.transforms:
+            applied = per_image_uniform(images, 0.0, 1.0, seed) < probability
+            images = ops.where(applied, transform(images, seed), images)
+        return images
+
+    def observe(self, real_outputs) -> None:
+        sign = distribute.global_mean(ops.mean(ops.sign(ops.cast(real_outputs, "float32"))))
+        batch = ops.cast(ops.shape(real_outputs)[0] * distribute.replicas(), "float32")
+        sign_sum = self.sign_sum + ops.stop_gradient(sign)
+        updates = self.updates + 1
+        due = ops.equal(updates % self.interval, 0)
+        step = ops.sign(sign_sum / self.interval - self.target) * (self.interval * batch / self.speed)
+        self.probability.assign(ops.where(due, ops.clip(self.probability + step, 0.0, 1.0), self.probability))
+        self.sign_sum.assign(ops.where(due, 0.0, sign_sum))
+        self.updates.assign(updates)
+        self.tracker.update_state(self.probability)
+
+    @property
+    def variables(self) -> list:
+        return [self.probability, self.sign_sum, self.updates]
+
+    @property
+    def trackers(self) -> dict[str, keras.metrics.Metric]:
+        return {"augment_p": self.tracker}
+
+
+def from_options(options) -> DiffAugment:
+    """The augmentation a run's options (a `config.TrainConfig`) ask for: adaptive with --ada-target, else fixed."""
+    if options.ada_target:
+        return AdaptiveAugment(options.augment, options.ada_target, options.ada_speed)
+    return DiffAugment(options.augment)

@@ -41,6 +41,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             epoch=self.epoch,
             **({"ema_generator": gan.ema.model} if gan.ema else {}),
             **({"loss": [variable.value for variable in gan.gan_loss.variables]} if gan.gan_loss.variables else {}),
+            **({"augment": [variable.value for variable in gan.augment.variables]} if gan.augment.variables else {}),
         )
         self.manager = tf.train.CheckpointManager(tf.train.Checkpoint(**state), str(directory), max_to_keep=keep)
         self.metric_variables = [variable.value for tracker in gan.metrics for variable in tracker.variables]

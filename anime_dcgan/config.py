@@ -69,6 +69,9 @@ LOSS_SPECS = {
     "hinge": LossSpec("anime_dcgan.losses:HingeLoss", "Lim & Ye 2017; Miyato et al. 2018"),
     "wgan": LossSpec("anime_dcgan.losses:WassersteinLoss", "Arjovsky et al. 2017", optimizer="rmsprop", lr=5e-5,
                      d_steps=5),
+    "relativistic": LossSpec("anime_dcgan.losses:RelativisticLoss",
+                             "Huang et al. 2024 (R3GAN): relativistic pairing with R1 and R2 penalties of weight "
+                             "--gamma", beta1=0.0, beta2=0.99),
     "wgan-gp": LossSpec(
         "anime_dcgan.losses:WassersteinGPLoss",
         "Gulrajani et al. 2017; LayerNorm in the critic, as the paper suggests in place of BatchNorm",
@@ -233,6 +236,8 @@ class TrainConfig:
                                  "loss and updates", positive_int, parse=int, default_text="per loss")
     clip: float = option(0.01, "wgan: critic weights are clipped to +-clip", "loss and updates", positive_float)
     gp_weight: float = option(10.0, "wgan-gp: gradient penalty weight lambda", "loss and updates", positive_float)
+    gamma: float = option(1.0, "relativistic: weight gamma of its R1 and R2 penalties, gamma/2 E||grad D||^2 on real "
+                          "and on generated faces", "loss and updates", positive_float, before=1.0)
     label_smoothing: float = option(1.0, "one-sided label smoothing: target for real images, e.g. 0.9 (bce, "
                                     "minimax, lsgan)", "loss and updates", real_target, default_text="1, none")
     on_nonfinite: str = option("stop", "an update with a NaN/Inf loss or gradient is always dropped; 'stop' ends the "
@@ -274,6 +279,12 @@ class TrainConfig:
     # The default recipe, chosen by FID in docs/results.md; --preset dcgan turns both off.
     augment: str = option("translation,cutout", f"DiffAugment every image D sees, e.g. {','.join(POLICIES)}; 'none' "
                           "turns it off", "quality", parse_policy, parse=policy, metavar="POLICY", before="")
+    ada_target: float = option(0.0, "adaptive augmentation (ADA, Karras et al. 2020): apply each --augment "
+                               "transform with a probability p that rises while D's mean sign on real faces "
+                               "exceeds this target (the paper's 0.6) and falls otherwise; 0: always apply them",
+                               "quality", unit_interval, metavar="TARGET", default_text="0, off", before=0.0)
+    ada_speed: int = option(100_000, "ADA: images over which p can go from 0 to 1", "quality", positive_int,
+                            metavar="IMAGES", before=100_000)
     ema: float | None = option(0.999, "keep an exponential moving average of G's weights (e.g. 0.999) and sample, "
                                "evaluate and export it; 0 turns it off", "quality", decay, parse=ema_decay,
                                metavar="DECAY", fixed=True, before=None)
@@ -319,6 +330,9 @@ class TrainConfig:
                     check(value)
                 except (TypeError, ValueError) as error:
                     raise ConfigError(f"{flag(field.name)}{separator(check)}{error}") from None
+        if config.ada_target and not config.augment:
+            raise ConfigError("--ada-target adapts how often the --augment transforms apply: name some, e.g. "
+                              "--augment color,translation,cutout, or drop --ada-target")  # fmt: skip
         if config.eval_every and not (config.eval_data or config.holdout):
             raise ConfigError(
                 "--eval-every needs real faces the model does not train on: pass --eval-data DIR or --holdout 1000"

@@ -71,6 +71,7 @@ class GAN(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
         self.trackers["nonfinite"] = keras.metrics.Sum(name="nonfinite")  # updates dropped for a NaN/Inf
         self.trackers.update(self.gan_loss.trackers)
+        self.trackers.update(self.augment.trackers)
         if d_threshold is not None:
             self.trackers["d_skipped"] = keras.metrics.Sum(name="d_skipped")
         if g_threshold is not None:
@@ -109,8 +110,8 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fake_images = self.generate(batch_size)
             with tape.stop_recording():
-                self.discriminator_step(real_batches[-1], fake_images)
-            g_loss = self.gan_loss.generator(self.discriminator(fake_images, training=True))
+                real_seen = self.discriminator_step(real_batches[-1], fake_images)
+            g_loss = self.gan_loss.generator_loss(self.discriminator, fake_images, real_seen)
             scaled_loss = self.loss_for_gradients(self.g_optimizer, g_loss)
         self.generator_update(g_loss, tape.gradient(scaled_loss, self.generator.trainable_weights))
         return distribute.step_results({name: tracker.result() for name, tracker in self.trackers.items()})
@@ -119,12 +120,14 @@ class GAN(keras.Model):
         """A batch of G's images from fresh noise, as D sees them (augmented), in training mode."""
         return self.augment(self.generator(self.sample_latent(batch_size), training=True), self.seed_generator)
 
-    def discriminator_step(self, real_images, fake_images) -> None:
-        """One update of D on a real batch and a generated batch (already augmented) of the same size."""
+    def discriminator_step(self, real_images, fake_images):
+        """One update of D on a real batch and a generated batch (already augmented) of the same size; returns the
+        real batch as D saw it (augmented)."""
         real_images = self.augment(real_images, self.seed_generator)
         with tf.GradientTape() as tape:
             real_outputs = self.discriminator(real_images, training=True)
             fake_outputs = self.discriminator(fake_images, training=True)
+            self.augment.observe(real_outputs)
             critique = losses.Critique(self.discriminator, real_images, fake_images, real_outputs, fake_outputs,
                                        self.d_optimizer.iterations, self.seed_generator)  # fmt: skip
             d_loss = self.gan_loss.discriminator_loss(critique)
@@ -136,6 +139,7 @@ class GAN(keras.Model):
         self.trackers["d_loss"].update_state(d_loss)
         self.trackers["d_real"].update_state(ops.mean(self.gan_loss.score(real_outputs)))
         self.trackers["d_fake"].update_state(ops.mean(self.gan_loss.score(fake_outputs)))
+        return real_images
 
     def generator_update(self, g_loss, gradients) -> None:
         """Apply G's gradients (unless skipped), count the loss and move the weight average."""

@@ -90,19 +90,33 @@ class R1Penalty(Penalty):
     def __call__(self, critique: Critique):
         return 0.5 * self.gamma * self.every * self.lazy_penalty(critique)
 
+    def images(self, critique: Critique):
+        """The images whose gradient norm is penalised: the real ones."""
+        return critique.real_images
+
     def lazy_penalty(self, critique: Critique):
         if self.every == 1:
-            penalty = r1_penalty(critique.discriminator, critique.real_images)
+            penalty = squared_gradient_norm(critique.discriminator, self.images(critique))
             self.tracker.update_state(penalty)
             return penalty
         due = ops.equal(critique.step % self.every, 0)
         penalty = ops.cond(
             due,
-            lambda: r1_penalty(critique.discriminator, critique.real_images),
+            lambda: squared_gradient_norm(critique.discriminator, self.images(critique)),
             lambda: ops.convert_to_tensor(0.0),
         )
         self.tracker.update_state(penalty, sample_weight=ops.cast(due, "float32"))
         return penalty
+
+
+class R2Penalty(R1Penalty):
+    """R2 (Mescheder et al. 2018; R3GAN, Huang et al. 2024): R1's penalty on the generated images D saw,
+    gamma/2 x the mean of ||grad D(G(z))||^2."""
+
+    name = "r2"
+
+    def images(self, critique: Critique):
+        return critique.fake_images
 
 
 class GANLoss:
@@ -128,6 +142,11 @@ class GANLoss:
 
     def score(self, outputs):
         return outputs
+
+    def generator_loss(self, discriminator: keras.Model, fake_images, real_images):
+        """G's loss on a generated batch as D sees it; `real_images`, the real batch of D's last update (as D saw
+        it), for a loss that compares the two."""
+        return self.generator(discriminator(fake_images, training=True))
 
     def discriminator_loss(self, critique: Critique):
         """The objective plus every penalty, in the order they were given."""
@@ -226,6 +245,26 @@ class HingeLoss(GANLoss):
         return -ops.mean(fake)
 
 
+class RelativisticLoss(GANLoss):
+    """The relativistic pairing loss with R1 and R2 (R3GAN, Huang et al. 2024; Jolicoeur-Martineau 2019): D minimises
+    E[softplus(D(G(z)) - D(x))] over paired real and generated images, G minimises E[softplus(D(x) - D(G(z)))], and
+    gamma/2 E||grad D||^2 on both real (R1) and generated (R2) images keeps D smooth where either lies. The critic
+    has no normalisation: BatchNorm would tie the per-sample penalties together."""
+
+    critic_normalization = "none"
+
+    def __init__(self, gamma: float = 1.0, penalties: Sequence[Penalty] = ()):
+        super().__init__([R1Penalty(gamma), R2Penalty(gamma), *penalties])
+
+    def discriminator(self, real, fake):
+        return ops.mean(ops.softplus(fake - real))
+
+    def generator_loss(self, discriminator: keras.Model, fake_images, real_images):
+        fake = discriminator(fake_images, training=True)
+        real = discriminator(real_images, training=True)
+        return ops.mean(ops.softplus(real - fake))
+
+
 def random_interpolates(real, fake, seed_generator=None):
     """Points on the straight lines between paired real and generated images, one uniform mix per pair."""
 
@@ -251,9 +290,10 @@ def gradient_penalty(critic, images):
     return ops.mean(ops.square(norms - 1.0))
 
 
-def r1_penalty(critic, real_images):
-    """R1 (Mescheder et al. 2018): the mean of ||grad_x D(x)||_2^2 over real images; the loss adds gamma/2 of it."""
-    gradients = input_gradients(critic, real_images)
+def squared_gradient_norm(critic, images):
+    """R1's and R2's penalty (Mescheder et al. 2018): the mean of ||grad_x D(x)||_2^2 over `images`; the loss adds
+    gamma/2 of it."""
+    gradients = input_gradients(critic, images)
     return ops.mean(ops.sum(ops.square(gradients), axis=[1, 2, 3]))
 
 

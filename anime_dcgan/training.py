@@ -14,8 +14,7 @@ import keras
 import tensorflow as tf
 
 from anime_dcgan.errors import UserError
-from anime_dcgan import callbacks, checkpoints, data, distribute, losses, metrics, models, outputs
-from anime_dcgan.augment import DiffAugment
+from anime_dcgan import augment, callbacks, checkpoints, data, distribute, losses, metrics, models, outputs
 from anime_dcgan.averaging import WeightAverage
 from anime_dcgan.config import CONFIG_FILE, ConfigError, TrainConfig
 from anime_dcgan.gan import GAN
@@ -85,7 +84,7 @@ def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
     gan = GAN(
         generator,
         discriminator,
-        augment=DiffAugment(config.augment),
+        augment=augment.from_options(config),
         ema=WeightAverage(generator, config.ema) if config.ema is not None else None,
         seed=config.seed,
     )

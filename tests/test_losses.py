@@ -23,15 +23,26 @@ def log_one_minus_d(x):
     return np.log(1.0 - sigmoid(x))
 
 
+def log_sigmoid(x):
+    return np.log(sigmoid(x))
+
+
 # loss name -> (D loss, G loss) from the papers, on discriminator outputs r = D(x), f = D(G(z)).
 REFERENCES = {
-    "bce": (lambda r, f: -log_d(r).mean() - log_one_minus_d(f).mean(), lambda f: -log_d(f).mean()),
-    "minimax": (lambda r, f: -log_d(r).mean() - log_one_minus_d(f).mean(), lambda f: log_one_minus_d(f).mean()),
-    "lsgan": (lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f**2).mean(), lambda f: 0.5 * ((f - 1) ** 2).mean()),
-    "wgan": (lambda r, f: f.mean() - r.mean(), lambda f: -f.mean()),
-    "wgan-gp": (lambda r, f: f.mean() - r.mean(), lambda f: -f.mean()),  # plus the penalty, tested below
-    "hinge": (lambda r, f: np.maximum(0, 1 - r).mean() + np.maximum(0, 1 + f).mean(), lambda f: -f.mean()),
+    "bce": (lambda r, f: -log_d(r).mean() - log_one_minus_d(f).mean(), lambda r, f: -log_d(f).mean()),
+    "minimax": (lambda r, f: -log_d(r).mean() - log_one_minus_d(f).mean(), lambda r, f: log_one_minus_d(f).mean()),
+    "lsgan": (lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f**2).mean(), lambda r, f: 0.5 * ((f - 1) ** 2).mean()),
+    "wgan": (lambda r, f: f.mean() - r.mean(), lambda r, f: -f.mean()),
+    "wgan-gp": (lambda r, f: f.mean() - r.mean(), lambda r, f: -f.mean()),  # plus the penalty, tested below
+    "hinge": (lambda r, f: np.maximum(0, 1 - r).mean() + np.maximum(0, 1 + f).mean(), lambda r, f: -f.mean()),
+    # Relativistic pairing: -log sigmoid of each pair's difference, real over fake for D, fake over real for G.
+    "relativistic": (lambda r, f: -log_sigmoid(r - f).mean(), lambda r, f: -log_sigmoid(f - r).mean()),
 }
+
+
+def as_outputs(images, training=False):
+    """A stand-in discriminator whose outputs are its inputs: a loss's generator_loss on given outputs."""
+    return keras.ops.convert_to_tensor(images)
 
 
 @pytest.mark.parametrize("name", list(LOSS_SPECS))
@@ -39,7 +50,7 @@ def test_loss_matches_its_paper(name):
     d_reference, g_reference = REFERENCES[name]
     loss = losses.get(name)
     assert float(loss.discriminator(REAL, FAKE)) == pytest.approx(d_reference(REAL, FAKE), rel=1e-5)
-    assert float(loss.generator(FAKE)) == pytest.approx(g_reference(FAKE), rel=1e-5)
+    assert float(loss.generator_loss(as_outputs, FAKE, REAL)) == pytest.approx(g_reference(REAL, FAKE), rel=1e-5)
 
 
 def test_unknown_loss_is_refused():
@@ -55,7 +66,7 @@ def test_label_smoothing_changes_only_the_real_targets(name):
     gap = float(smooth.discriminator(REAL, FAKE)) - float(plain.discriminator(REAL, FAKE))
     assert gap != pytest.approx(0.0)
     assert float(smooth.discriminator(REAL, other_fake)) - float(plain.discriminator(REAL, other_fake)) == pytest.approx(gap, abs=1e-6)
-    assert float(smooth.generator(FAKE)) == float(plain.generator(FAKE))
+    assert float(smooth.generator_loss(as_outputs, FAKE, REAL)) == float(plain.generator_loss(as_outputs, FAKE, REAL))
 
 
 def test_smoothed_bce_matches_cross_entropy_with_a_0_9_target():
@@ -67,7 +78,7 @@ def test_the_losses_with_a_real_target_take_label_smoothing():
     assert losses.smoothable() == ["bce", "minimax", "lsgan"]
 
 
-@pytest.mark.parametrize("name", ["wgan", "wgan-gp", "hinge"])
+@pytest.mark.parametrize("name", ["wgan", "wgan-gp", "hinge", "relativistic"])
 def test_label_smoothing_is_refused_for_losses_without_targets(name):
     with pytest.raises(ConfigError, match="--label-smoothing needs a loss with a real-image target"):
         losses.build(TrainConfig(loss=name, label_smoothing=0.9).resolved())
@@ -113,3 +124,19 @@ def test_interpolates_lie_between_their_real_and_generated_pair():
         t = np.sum((x - f) * (r - f)) / np.sum((r - f) ** 2)
         assert 0 <= t <= 1
         np.testing.assert_allclose(x, t * r + (1 - t) * f, atol=1e-5)
+
+
+def test_relativistic_loss_adds_r1_on_real_and_r2_on_generated_faces_at_half_gamma():
+    critic = tiny_critic()
+    rng = np.random.default_rng(0)
+    real, fake = (keras.ops.convert_to_tensor(rng.uniform(-1, 1, (3, 4, 4, 3)).astype(np.float32)) for _ in range(2))
+    real_outputs, fake_outputs = critic(real), critic(fake)
+    critique = losses.Critique(critic, real, fake, real_outputs, fake_outputs, step=keras.Variable(0))
+    loss = losses.get("relativistic", gamma=3.0)
+    r1, r2 = (float(losses.squared_gradient_norm(critic, images)) for images in (real, fake))
+    assert r1 > 0 and r2 > 0 and r1 != pytest.approx(r2)  # the test can tell which images each penalty takes
+    expected = float(loss.discriminator(real_outputs, fake_outputs)) + 1.5 * (r1 + r2)
+    assert float(loss.discriminator_loss(critique)) == pytest.approx(expected, rel=1e-5)
+    assert float(loss.trackers["r1"].result()) == pytest.approx(r1, rel=1e-5)
+    assert float(loss.trackers["r2"].result()) == pytest.approx(r2, rel=1e-5)
+    assert losses.build(TrainConfig(loss="relativistic", gamma=0.5).resolved()).penalties[1].gamma == 0.5

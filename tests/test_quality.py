@@ -106,7 +106,7 @@ def test_r1_penalty_equals_finite_differences():
             down[index] -= step
             gradient[index] = (critic(up[None]) - critic(down[None])).numpy().item() / (2 * step)
         squared_norms.append(np.sum(gradient**2))
-    penalty = float(losses.r1_penalty(critic, keras.ops.convert_to_tensor(images)))
+    penalty = float(losses.squared_gradient_norm(critic, keras.ops.convert_to_tensor(images)))
     assert penalty == pytest.approx(np.mean(squared_norms), rel=1e-6)
 
 
