@@ -71,6 +71,11 @@ declare -A candidates=(
   # The default with LeCam regularisation (Tseng et al. 2021) at two weights.
   [lecam-0.1]="--lecam 0.1"
   [lecam-0.3]="--lecam 0.3"
+  # Issue 25's parts on the default: adaptive augmentation over the default transforms or with colour; the
+  # relativistic loss with R1 and R2 (R3GAN's objective).
+  [ada]="--ada-target 0.6"
+  [ada-color]="--ada-target 0.6 $aug"
+  [relativistic]="--loss relativistic"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
