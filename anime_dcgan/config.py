@@ -26,6 +26,7 @@ BUNDLED_SAMPLE = _CLONE_SAMPLE if _CLONE_SAMPLE.is_dir() else Path(__file__).res
 IMAGE_SIZES = (32, 64, 128)
 GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
 UPSAMPLINGS = ("transpose", "resize")
+ARCHITECTURES = ("dcgan", "resnet")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # tf.distribute: "auto" takes a TPU when one is attached, every GPU when there are several, else one device.
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
@@ -225,6 +226,10 @@ class TrainConfig:
     latent_dim: int = option(100, "length of the noise vector", "networks", positive_int, fixed=True)
     width: int = option(64, "channels of the highest-resolution layer; deeper layers have 2, 4, 8 times as many",
                         "networks", positive_int, fixed=True)
+    architecture: str = option("dcgan", "the networks: the DCGAN paper's, or residual blocks of two 3x3 "
+                               "convolutions and a shortcut (SNGAN style) at the same resolutions and widths, whose "
+                               "discriminator has no normalisation unless the loss asks for one", "networks",
+                               one_of(ARCHITECTURES), fixed=True, before="dcgan")
     g_activation: str = option("relu", "generator activation", "networks", one_of(GENERATOR_ACTIVATIONS))
     upsample: str = option("transpose", "how the generator doubles its size: the paper's 4x4 transposed "
                            "convolutions, or a nearest-neighbour resize then a 3x3 convolution, free of checkerboard",
@@ -276,6 +281,10 @@ class TrainConfig:
                           "images near their moving averages, against overfitting a small training set; 0 turns it "
                           "off", "quality", non_negative_float, metavar="LAMBDA", default_text="0, off", before=0.0,
                           part="anime_dcgan.lecam:LeCamPenalty")
+    bcr: float = option(0.0, "balanced consistency regularisation weight (bCR, Zhao et al. 2021): D scores each "
+                        "real and generated face and a translated copy of it alike; 0 turns it off", "quality",
+                        non_negative_float, metavar="LAMBDA", default_text="0, off", before=0.0,
+                        part="anime_dcgan.consistency:ConsistencyPenalty")
     # The default recipe, chosen by FID in docs/results.md; --preset dcgan turns both off.
     augment: str = option("translation,cutout", f"DiffAugment every image D sees, e.g. {','.join(POLICIES)}; 'none' "
                           "turns it off", "quality", parse_policy, parse=policy, metavar="POLICY", before="")

@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from anime_dcgan.errors import UserError
-from anime_dcgan import augment, callbacks, checkpoints, data, distribute, losses, metrics, models, outputs
+from anime_dcgan import augment, callbacks, checkpoints, data, distribute, losses, metrics, models, outputs, resnets
 from anime_dcgan.averaging import WeightAverage
 from anime_dcgan.config import CONFIG_FILE, ConfigError, TrainConfig
 from anime_dcgan.gan import GAN
@@ -70,13 +70,18 @@ def build_gan(config: TrainConfig) -> GAN:
 def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
     scaled = keras.optimizers.LossScaleOptimizer if loss_scaling else (lambda optimizer: optimizer)
     loss = losses.build(config)
-    generator = models.build_generator(
-        config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
-    )
-    discriminator = models.build_discriminator(
+    if config.architecture == "resnet":
+        generator = resnets.build_generator(config.latent_dim, config.image_size, config.width)
+        build_discriminator = resnets.build_discriminator
+    else:
+        generator = models.build_generator(
+            config.latent_dim, config.image_size, config.width, config.g_activation, config.upsample
+        )
+        build_discriminator = models.build_discriminator
+    discriminator = build_discriminator(
         config.image_size,
         config.width,
-        normalization=discriminator_normalization(loss, config.spectral_norm),
+        normalization=discriminator_normalization(loss, config),
         dropout=config.dropout,
         clip=loss.clip,
         spectral_norm=config.spectral_norm,
@@ -127,11 +132,12 @@ def print_changes(before: TrainConfig, after: TrainConfig) -> None:
         print("Changed on resume: " + ", ".join(changed))
 
 
-def discriminator_normalization(loss: losses.GANLoss, spectral_norm: bool) -> str:
-    """The loss's normalisation (BatchNorm, or LayerNorm under WGAN-GP's per-sample penalty), none under spectral norm
-    unless the loss needs its own."""
+def discriminator_normalization(loss: losses.GANLoss, config: TrainConfig) -> str:
+    """The loss's normalisation (BatchNorm, or LayerNorm under WGAN-GP's per-sample penalty); none in place of
+    BatchNorm under spectral norm or in the residual discriminator."""
     normalization = loss.critic_normalization
-    return "none" if spectral_norm and normalization == "batch" else normalization
+    plain = config.spectral_norm or config.architecture == "resnet"
+    return "none" if plain and normalization == "batch" else normalization
 
 
 def describe_device() -> str:

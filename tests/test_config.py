@@ -77,7 +77,7 @@ def test_the_run_is_built_as_the_loss_says(loss, spectral_norm, normalization, c
 
     config = TrainConfig(loss=loss, spectral_norm=spectral_norm, image_size=32, width=4, latent_dim=8).resolved()
     gan = training.build_gan(config)
-    assert training.discriminator_normalization(gan.gan_loss, spectral_norm) == normalization
+    assert training.discriminator_normalization(gan.gan_loss, config) == normalization
     assert sum(penalty.weight for penalty in gan.gan_loss.penalties if penalty.name == "gp") == gp_weight
     convolutions = [getattr(layer, "layer", layer) for layer in gan.discriminator.layers]  # unwrap spectral norm
     convolutions = [layer for layer in convolutions if isinstance(layer, layers.Conv2D)]
@@ -223,5 +223,5 @@ def test_on_resume_a_fixed_option_is_refused_and_any_other_takes_effect(field, t
 def test_the_options_a_checkpoint_depends_on_are_fixed():
     from anime_dcgan.config import RUN_FIXED_OPTIONS
 
-    assert set(RUN_FIXED_OPTIONS) == {"image_size", "latent_dim", "width", "upsample", "loss", "optimizer",
+    assert set(RUN_FIXED_OPTIONS) == {"image_size", "latent_dim", "width", "architecture", "upsample", "loss", "optimizer",
                                       "spectral_norm", "ema", "holdout", "precision"}  # fmt: skip
