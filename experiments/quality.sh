@@ -76,6 +76,12 @@ declare -A candidates=(
   [ada]="--ada-target 0.6"
   [ada-color]="--ada-target 0.6 $aug"
   [relativistic]="--loss relativistic"
+  # Balanced consistency regularisation at two weights; the residual networks, with the default loss and with the
+  # relativistic one (R3GAN's pairing of a modern network and objective).
+  [bcr-1]="--bcr 1"
+  [bcr-10]="--bcr 10"
+  [resnet]="--architecture resnet"
+  [resnet-relativistic]="--architecture resnet --loss relativistic"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
