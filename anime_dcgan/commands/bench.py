@@ -36,8 +36,9 @@ class Candidate:
     steps: int | None = None  # steps of every turn, if fixed by the candidate (a whole epoch); else the bench's
 
 
-def reference_step(config: TrainConfig, real_batch) -> Callable[[int], None]:
-    """The TensorFlow DCGAN tutorial's training step on the project's networks, float32, graph mode."""
+def tutorial_step(config: TrainConfig):
+    """The TensorFlow DCGAN tutorial's training step on the project's networks, float32, graph mode: returns
+    `step(images) -> d_loss` and the generator it trains."""
     import keras
     import tensorflow as tf
 
@@ -66,6 +67,13 @@ def reference_step(config: TrainConfig, real_batch) -> Callable[[int], None]:
         d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables),
                                         discriminator.trainable_variables))  # fmt: skip
         return d_loss
+
+    return step, generator
+
+
+def reference_step(config: TrainConfig, real_batch) -> Callable[[int], None]:
+    """`tutorial_step` on one batch, `steps` times a turn."""
+    step, _ = tutorial_step(config)
 
     def run(steps: int) -> None:
         for _ in range(steps):
