@@ -2,14 +2,13 @@
 peer to compare with on the same machine: nz 100, ngf = ndf = 64, batch 64, Adam(2e-4, betas 0.5, 0.999), BCE with
 labels 1 and 0, weights from N(0, 0.02) and BatchNorm scales from N(1, 0.02), float32.
 
-Two uses, both in a PyTorch venv of their own (never a dependency of the project; `bash ../shared/tools/fid/setup.sh`
-makes /tmp/fidenv, which has CPU torch, numpy and pillow):
+Usage: /tmp/fidenv/bin/python experiments/pytorch_dcgan.py {train FACES_DIR OUT MINUTES [--n 1000] | bench [--batch-size 128]}
 
-  train:  /tmp/fidenv/bin/python experiments/pytorch_dcgan.py train FACES_DIR OUT MINUTES [--n 1000]
-          trains for MINUTES of wall time on the faces (64 px), then writes N generated faces as OUT/faces/*.png
-          and OUT/summary.json, to score with `python -m anime_dcgan.evaluate --images OUT/faces --data HELD_OUT`.
-  bench:  /tmp/fidenv/bin/python experiments/pytorch_dcgan.py bench [--batch-size 128] [--steps 10] [--repeats 3]
-          prints the training step's images/s on random faces (median of the turns), plain and channels-last.
+Both in a PyTorch venv of their own, never a dependency of the project (`bash ../shared/tools/fid/setup.sh` makes
+/tmp/fidenv, which has CPU torch, numpy and pillow). `train` trains for MINUTES of wall time on the faces (64 px),
+then writes N generated faces as OUT/faces/*.png and OUT/summary.json, to score with
+`python -m anime_dcgan.evaluate --images OUT/faces --data HELD_OUT`. `bench` prints the training step's images/s on
+random faces (the median of --repeats turns of --steps steps), plain and channels-last.
 """
 
 import argparse
