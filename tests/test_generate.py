@@ -113,3 +113,84 @@ def test_compare_with_no_runs_draws_the_packages_generator(tmp_path):
     out = tmp_path / "variants.png"
     assert compare.main(["--faces", "3", "--out", str(out)]) == 0
     assert np.asarray(Image.open(out)).shape[0] == 64 + 2 * 2  # one row of 64 px faces
+
+
+def face_files(folder):
+    return [np.asarray(Image.open(path)) for path in sorted(folder.glob("*.png"))]
+
+
+def test_truncation_at_zero_gives_every_seed_one_face_and_at_one_changes_nothing(trained_run, tmp_path):
+    for psi, name in (("0", "mean"), ("1", "psi1")):
+        assert generate.main(["--model", str(trained_run), "--seeds", "3,17,42", "--truncation", psi,
+                              "--out", str(tmp_path / name)]) == 0  # fmt: skip
+    assert generate.main(["--model", str(trained_run), "--seeds", "3,17,42", "--out", str(tmp_path / "plain")]) == 0
+    mean, psi1, plain = (face_files(tmp_path / name) for name in ("mean", "psi1", "plain"))
+    assert all(np.array_equal(face, mean[0]) for face in mean)
+    assert all(np.array_equal(a, b) for a, b in zip(psi1, plain)) and not np.array_equal(plain[0], plain[1])
+    half = sampling.truncate(np.ones((2, 4), "float32"), 0.5)
+    np.testing.assert_array_equal(half, np.full((2, 4), 0.5))
+
+
+def test_each_seed_draws_the_face_its_seed_draws_alone(trained_run, tmp_path):
+    assert generate.main(["--model", str(trained_run), "--seeds", "5,2", "--out", str(tmp_path / "seeds")]) == 0
+    for seed, face in zip((5, 2), face_files(tmp_path / "seeds")):
+        assert generate.main(["--model", str(trained_run), "--seed", str(seed), "--n", "1",
+                              "--out", str(tmp_path / f"alone{seed}")]) == 0  # fmt: skip
+        np.testing.assert_array_equal(face, face_files(tmp_path / f"alone{seed}")[0])
+
+
+def test_interpolation_starts_and_ends_on_the_seeds_faces_with_the_frames_asked(trained_run, tmp_path):
+    import imageio.v3 as iio
+
+    out = tmp_path / "walk"
+    assert generate.main(["--model", str(trained_run), "--interpolate", "3,17,42", "--frames", "9",
+                          "--out", str(out)]) == 0  # fmt: skip
+    gif = iio.imread(out.with_suffix(".gif"), index=None)
+    mp4 = list(iio.imiter(out.with_suffix(".mp4"), plugin="FFMPEG"))
+    assert gif.shape[0] == 9 and len(mp4) == 9
+    generator = sampling.load_generator(trained_run)
+    keys = sampling.seed_latents([3, 17, 42], generator.input_shape[-1])
+    path = sampling.walk(keys, 9)
+    np.testing.assert_allclose(path[[0, 4, 8]], keys, atol=1e-6)  # frame 4 of 9 is the middle key
+    faces = sampling.draw(generator, keys).astype(float)
+
+    def distance(frame, face):  # a GIF's 256-colour palette moves pixels by a few levels
+        return np.abs(frame[..., :3].astype(float) - face).mean()
+
+    for frame, own, other in ((gif[0], faces[0], faces[2]), (gif[4], faces[1], faces[0]), (gif[-1], faces[2], faces[0])):
+        assert distance(frame, own) < 2.0 < distance(frame, other)
+    assert generate.main(["--model", str(trained_run), "--interpolate", "3,17", "--frames", "6", "--loop",
+                          "--out", str(tmp_path / "loop")]) == 0  # fmt: skip
+    looped = iio.imread(tmp_path / "loop.gif", index=None)
+    assert looped.shape[0] == 6 and not np.array_equal(looped[-1], looped[0])  # ends just before the first again
+
+
+def test_slerp_keeps_the_noise_on_its_sphere_between_the_keys():
+    a, b = np.array([3.0, 0.0], "float32"), np.array([0.0, 3.0], "float32")
+    middle = sampling.slerp(a, b, 0.5)
+    np.testing.assert_allclose(middle, [3 / np.sqrt(2), 3 / np.sqrt(2)], rtol=1e-6)
+    np.testing.assert_allclose(sampling.slerp(a, b, 0.0), a) and np.testing.assert_allclose(sampling.slerp(a, b, 1.0), b)
+    path = sampling.walk(np.stack([a, b, -a]), frames=5)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), 3.0, rtol=1e-5)
+    np.testing.assert_allclose(path[2], b, atol=1e-6)
+
+
+def test_a_saved_latent_draws_its_face_and_a_wrong_one_is_a_clear_error(trained_run, tmp_path, capsys):
+    generator = sampling.load_generator(trained_run)
+    latent = sampling.seed_latents([9], generator.input_shape[-1])[0]
+    np.save(tmp_path / "z.npy", latent)
+    assert generate.main(["--model", str(trained_run), "--latent", str(tmp_path / "z.npy"), "--out", str(tmp_path / "z")]) == 0
+    np.testing.assert_array_equal(face_files(tmp_path / "z")[0], sampling.draw(generator, latent[None])[0])
+    np.save(tmp_path / "bad.npy", np.zeros(3))
+    assert generate.main(["--model", str(trained_run), "--latent", str(tmp_path / "bad.npy")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "this generator takes noise vectors of 8 numbers" in error
+
+
+def test_an_mp4_without_the_ffmpeg_plugin_is_a_clear_error_and_the_gif_is_still_written(trained_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if not installed
+    assert generate.main(["--model", str(trained_run), "--interpolate", "1,2", "--frames", "3",
+                          "--out", str(tmp_path / "walk")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert (tmp_path / "walk.gif").is_file() and not (tmp_path / "walk.mp4").exists()
+    assert "pip install imageio-ffmpeg" in out
