@@ -100,3 +100,16 @@ def test_gan_shows_d_its_real_outputs_each_update():
     gan.augment = Recorder()
     gan.train_step(first_batch(48))
     assert seen == [(16, 1)] * 3
+
+
+def test_autograph_converts_the_step_with_either_augmentation(caplog):
+    import tensorflow as tf
+
+    from conftest import tiny_gan
+
+    for augmentation in (augment.DiffAugment("cutout"), augment.AdaptiveAugment("cutout")):
+        gan = tiny_gan()
+        gan.augment = augmentation
+        with caplog.at_level("WARNING", logger="tensorflow"):
+            tf.function(gan.train_step).get_concrete_function(first_batch(16))
+    assert not [r.getMessage() for r in caplog.records if "AutoGraph could not transform" in r.getMessage()]
