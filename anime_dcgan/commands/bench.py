@@ -157,9 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--width", type=int, default=d.width, help=f"network width (default: {d.width})")
     parser.add_argument("--steps", type=int, default=10, help="steps per timed turn (default: 10)")
     parser.add_argument("--repeats", type=int, default=3, help="timed turns; the median counts (default: 3)")
-    parser.add_argument("--precision", nargs="+", choices=PRECISIONS[1:], default=["float32", "mixed_bfloat16"],
-                        help="precisions of the project's step to time besides the default step "
-                             "(default: float32 mixed_bfloat16)")  # fmt: skip
+    parser.add_argument("--precision", nargs="+", choices=PRECISIONS[1:],
+                        help="precisions of the project's step to time besides the default step (default: those "
+                             "this device computes natively: float32, and bfloat16 where --precision auto takes it)")  # fmt: skip
     parser.add_argument("--xla", nargs="+", choices=("off", "on"), default=["off"],
                         help="XLA settings of those steps (default: off)")  # fmt: skip
     parser.add_argument("--data", help="faces for the pipeline figure (default: the bundled sample)")
@@ -184,13 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     import_tensorflow()
     import tensorflow as tf
 
-    from anime_dcgan.training import describe_device, resolve_precision
+    from anime_dcgan.training import describe_cpu, describe_device, resolve_precision
 
     real_batch = tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
     default_precision = resolve_precision(config.precision)
     default_xla = "on" if tf.config.list_physical_devices("GPU") else "off"  # what jit_compile "auto" does
+    precisions = args.precision or list(dict.fromkeys([default_precision, "float32"]))  # native ones, unless asked
     settings = [(default_precision, default_xla)]
-    settings += [(p, x) for p in args.precision for x in args.xla if (p, x) != settings[0]]
+    settings += [(p, x) for p in precisions for x in args.xla if (p, x) != settings[0]]
     candidates = [Candidate(REFERENCE, config.batch_size, reference_step(config, real_batch))]
     for i, (precision, xla) in enumerate(settings):
         name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {xla})"
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             candidates.append(fit_epochs(fit_config, Path(scratch)))
 
         print(f"Timing {args.repeats} turns of {args.steps} steps of {config.batch_size} images at {config.image_size} px, "
-              f"width {config.width}, on {describe_device()}")  # fmt: skip
+              f"width {config.width}, on {describe_device()}; {describe_cpu()}")  # fmt: skip
         rates = time_candidates(candidates, args.steps, args.repeats)
     reference = rates[REFERENCE]
     print(f"{'':44}{'images/s':>10}{'x reference':>13}")
