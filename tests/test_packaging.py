@@ -69,7 +69,7 @@ def test_installed_package_finds_its_bundled_faces_outside_the_repository(tmp_pa
     assert Image.open(tmp_path / "faces.png").size == (4 * 64 + 5 * 2, 4 * 64 + 5 * 2)  # 4 x 4 faces, 2 px apart
 
 
-@pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download", "bench"])
+@pytest.mark.parametrize("module", ["fit", "generate", "evaluate", "compare", "download", "bench", "project"])
 def test_help_and_argument_errors_come_before_tensorflow_is_imported(module):
     code = (
         "import sys\n"
