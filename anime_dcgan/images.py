@@ -1,4 +1,4 @@
-"""Turning generator output into pictures: uint8 conversion, grids and PNG files."""
+"""Pictures in and out: generator output as uint8 pixels, grids and PNG files, and a picture read from a file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,35 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from anime_dcgan.errors import UserError
+
+MAX_SIDE = 4096  # pixels a side of a picture to read: far more than a face needs; larger ones are refused undecoded
+
+
+class PictureError(UserError, ValueError):
+    """A file that cannot be used as a picture of a face; the message says what to use instead."""
+
+
+def read_picture(path: str | Path) -> np.ndarray:
+    """The picture at `path` as uint8 HxWx3 RGB pixels. PictureError for a missing file, one that is not a picture
+    (or is damaged), and one over MAX_SIDE pixels a side, found from its header before it is decoded."""
+    path = Path(path)
+    if not path.is_file():
+        state = "is a folder" if path.is_dir() else "does not exist"
+        raise PictureError(f"{path} {state}: use a PNG, JPEG or WebP picture of a face")
+    try:
+        with Image.open(path) as image:
+            if max(image.size) > MAX_SIDE:
+                raise PictureError(f"{path.name} is {image.width}x{image.height} pixels: use a picture of at most "
+                                   f"{MAX_SIDE} pixels a side, best a square crop of one face")  # fmt: skip
+            return np.asarray(image.convert("RGB"))
+    except PictureError:
+        raise
+    except Image.DecompressionBombError:
+        raise PictureError(f"{path.name} is too large a picture: use one of at most {MAX_SIDE} pixels a side") from None
+    except (OSError, ValueError, SyntaxError):  # what Pillow raises for a file it cannot read as a picture
+        raise PictureError(f"{path.name} is not a picture: use a PNG, JPEG or WebP image of a face") from None
 
 
 def to_uint8(images) -> np.ndarray:

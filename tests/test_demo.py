@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from anime_dcgan import images
 from anime_dcgan.commands import demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,13 +71,13 @@ def test_a_seed_out_of_range_is_a_message_saying_which_seeds_there_are(seed, mes
 def test_a_file_that_is_not_a_picture_and_a_huge_picture_are_messages(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not a face\n")
-    with pytest.raises(demo.PageError, match="notes.txt is not a picture: upload a PNG, JPEG or WebP image"):
-        demo.read_face(text)
+    with pytest.raises(images.PictureError, match="notes.txt is not a picture: use a PNG, JPEG or WebP image"):
+        images.read_picture(text)
     huge = tmp_path / "huge.png"
-    Image.new("L", (demo.MAX_SIDE + 1, 1)).save(huge)  # a small file of a huge picture
-    with pytest.raises(demo.PageError, match=f"huge.png is {demo.MAX_SIDE + 1}x1 pixels: upload a picture of at most"):
-        demo.read_face(huge)
-    assert demo.read_face(FACE).shape == (64, 64, 3)
+    Image.new("L", (images.MAX_SIDE + 1, 1)).save(huge)  # a small file of a huge picture
+    with pytest.raises(images.PictureError, match=f"huge.png is {images.MAX_SIDE + 1}x1 pixels: use a picture of at most"):
+        images.read_picture(huge)
+    assert images.read_picture(FACE).shape == (64, 64, 3)
 
 
 def test_interpolation_seeds_are_two_or_more_whole_numbers():
@@ -325,7 +326,7 @@ def test_page_says_a_text_file_is_not_a_picture(page, tmp_path):
     notes.write_text("not a face\n")
     tab(page, "Project")
     upload(page, notes)
-    says(page, "notes.txt is not a picture: upload a PNG, JPEG or WebP image of a face")
+    says(page, "notes.txt is not a picture: use a PNG, JPEG or WebP image of a face")
 
 
 def test_page_finds_the_nearest_face_to_an_uploaded_one_and_walks_from_it(page):

@@ -98,9 +98,9 @@ def huge_image(path):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (text_file, "is not an image this can read"),
+        (text_file, "is not a picture: use a PNG, JPEG or WebP image of a face"),
         (lambda path: path, "does not exist"),
-        (huge_image, "over 50 megapixels: crop or shrink it"),
+        (huge_image, "is 8000x7000 pixels: use a picture of at most 4096 pixels a side"),
     ],
     ids=["text", "missing", "huge"],
 )

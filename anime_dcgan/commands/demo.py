@@ -25,14 +25,13 @@ from anime_dcgan.commands import UsageError, at_least, command, import_tensorflo
 from anime_dcgan.commands.generate import seed_list
 from anime_dcgan.config import BUNDLED_SAMPLE
 from anime_dcgan.errors import UserError
-from anime_dcgan.images import make_grid
+from anime_dcgan.images import make_grid, read_picture
 
 NEEDS_GRADIO = 'the demo needs Gradio: pip install "anime-dcgan[demo]" (or pip install gradio)'
 MAX_SEED = 2**32 - 1
 MAX_FACES = 64  # a draw on the page
 MAX_FRAMES = 240  # an interpolation on the page: ten seconds at 24 frames a second
 FPS = 24
-MAX_SIDE = 4096  # pixels a side of an uploaded picture: far more than a face crop needs
 MAX_UPLOAD = "20mb"
 # Projection on the page: a few seconds on two CPU cores (`project`'s own 200 steps from 8 starts take three times
 # as long).
@@ -112,21 +111,6 @@ def parse_seeds(text: str | None) -> list[int]:
     return seeds
 
 
-def read_face(path: str | Path) -> np.ndarray:
-    """An uploaded picture as uint8 HxWx3 pixels; PageError for a file that is not a picture or a huge one."""
-    name = Path(path).name
-    try:
-        with Image.open(path) as image:
-            if max(image.size) > MAX_SIDE:
-                raise PageError(f"{name} is {image.width}x{image.height} pixels: upload a picture of at most "
-                                f"{MAX_SIDE} pixels a side, best a square crop of one face")  # fmt: skip
-            return np.asarray(image.convert("RGB"))
-    except Image.DecompressionBombError:
-        raise PageError(f"{name} is too large a picture: upload one of at most {MAX_SIDE} pixels a side") from None
-    except (OSError, ValueError, SyntaxError):  # what Pillow raises for a file it cannot read as a picture
-        raise PageError(f"{name} is not a picture: upload a PNG, JPEG or WebP image of a face") from None
-
-
 class Studio:
     """What the page does, without the page: each method takes what was typed or uploaded, raises PageError for what
     cannot be used, and returns uint8 pictures or the files it wrote."""
@@ -172,7 +156,7 @@ class Studio:
 
         if not path:
             raise PageError("upload a picture of a face first")
-        target = projection.fit_image(read_face(path), self.image_size)
+        target = projection.fit_image(read_picture(path), self.image_size)
         found = projection.project(self.generator, target, steps=self.steps, starts=self.starts, progress=False)
         summary = (f"The nearest face in {self.steps} steps from {self.starts} starts: "
                    f"{projection.psnr(found.face, target):.1f} dB PSNR from yours.")  # fmt: skip

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from anime_dcgan.commands import UsageError, at_least, command, import_tensorflow, program_name
 from anime_dcgan.errors import UserError
+from anime_dcgan.images import read_picture
 
-MAX_MEGAPIXELS = 50  # larger images are refused before they are decoded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,34 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser  # fmt: skip
 
 
-def read_face(path: Path):
-    """The image at `path` as uint8 RGB pixels; UsageError for a missing, foreign, damaged or huge file."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        state = "is a folder" if path.is_dir() else "does not exist"
-        raise UsageError(f"{path} {state}: pass an image file of a face (PNG, JPEG, ...)")
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            if width * height > MAX_MEGAPIXELS * 1e6:
-                raise UsageError(f"{path} is {width} x {height} pixels, over {MAX_MEGAPIXELS} megapixels: crop or "
-                                 "shrink it to the face first")  # fmt: skip
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise UsageError(f"{path} is not an image this can read: pass a PNG or JPEG of a face") from None
-    except OSError as error:
-        raise UsageError(f"{path} is damaged ({error}): pass a complete image file") from None
-
-
 @command
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file: name a folder for the projection's files")
-    face = read_face(Path(args.face))
+    face = read_picture(args.face)
     import_tensorflow()  # only once the command line and the image are read
     from anime_dcgan import projection, sampling
 
