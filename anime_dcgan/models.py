@@ -117,6 +117,18 @@ def _normalization(name: str, constraint=None) -> layers.Layer | None:
     raise ValueError(f"normalization must be one of {CRITIC_NORMALIZATIONS}, not {name!r}")
 
 
+def spectrally_normalized(layer: layers.Layer) -> layers.Layer:
+    """`layer` with its kernel divided by its largest singular value; the wrapper computes in the layer's own dtype
+    (so the logit stays float32)."""
+    return layers.SpectralNormalization(layer, dtype=layer.dtype_policy)
+
+
+def logit_layer(constraint=None) -> layers.Dense:
+    """A discriminator's last layer: one float32 real/fake logit."""
+    return layers.Dense(1, kernel_initializer=weight_init(), kernel_constraint=constraint, bias_constraint=constraint,
+                        dtype="float32", name="logit")  # fmt: skip
+
+
 def build_discriminator(
     image_size: int = 64,
     width: int = 64,
@@ -133,9 +145,7 @@ def build_discriminator(
     one power iteration per training call (Miyato et al. 2018).
     """
 
-    def wrap(layer: layers.Layer) -> layers.Layer:  # the wrapper computes in the layer's own dtype (float32 logit)
-        return layers.SpectralNormalization(layer, dtype=layer.dtype_policy) if spectral_norm else layer
-
+    wrap = spectrally_normalized if spectral_norm else (lambda layer: layer)
     channels = feature_channels(image_size, width)[::-1]
     constraint = ClipWeights(clip) if clip else None
     image = keras.Input((image_size, image_size, 3), name="image")
@@ -153,8 +163,4 @@ def build_discriminator(
         if dropout:
             x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
-    logit = wrap(layers.Dense(
-        1, kernel_initializer=weight_init(), kernel_constraint=constraint, bias_constraint=constraint,
-        dtype="float32", name="logit",
-    ))(x)  # fmt: skip
-    return keras.Model(image, logit, name="discriminator")
+    return keras.Model(image, wrap(logit_layer(constraint))(x), name="discriminator")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from anime_dcgan.models import ClipWeights, _batch_norm, _normalization, feature_channels, weight_init
+from anime_dcgan.models import (ClipWeights, _batch_norm, _normalization, feature_channels, logit_layer,
+                                spectrally_normalized, weight_init)
 
 
 def conv(filters: int, size: int, **options) -> layers.Conv2D:
@@ -54,8 +55,7 @@ def build_discriminator(
     `normalization` follows each block's second convolution."""
     constraint = ClipWeights(clip) if clip else None
 
-    def wrap(layer: layers.Layer) -> layers.Layer:
-        return layers.SpectralNormalization(layer, dtype=layer.dtype_policy) if spectral_norm else layer
+    wrap = spectrally_normalized if spectral_norm else (lambda layer: layer)
 
     def convolution(filters: int, size: int) -> layers.Layer:
         return wrap(conv(filters, size, kernel_constraint=constraint, bias_constraint=constraint))
@@ -75,8 +75,4 @@ def build_discriminator(
         if dropout:
             x = layers.Dropout(dropout)(x)
     x = layers.GlobalAveragePooling2D()(layers.LeakyReLU(negative_slope=0.2)(x))
-    logit = wrap(layers.Dense(
-        1, kernel_initializer=weight_init(), kernel_constraint=constraint, bias_constraint=constraint,
-        dtype="float32", name="logit",
-    ))(x)  # fmt: skip
-    return keras.Model(image, logit, name="discriminator")
+    return keras.Model(image, wrap(logit_layer(constraint))(x), name="discriminator")
