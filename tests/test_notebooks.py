@@ -110,10 +110,12 @@ def test_train_notebook_trains_shows_the_run_and_resumes(tmp_path):
 
 def test_generate_notebook_works_standalone(tmp_path):
     out = tmp_path / "generate"
-    notebook = execute("03_generate", tmp_path / "03_generate.ipynb", out_dir=str(out))
+    notebook = execute("03_generate", tmp_path / "03_generate.ipynb", out_dir=str(out), projection_steps=40)
     assert "Generator from pretrained: z of 100 numbers -> 64x64 RGB" in stdout(notebook)  # the package's own
-    for name in ("faces.png", "walk.png", "walk.gif", "seed_7.png"):
+    for name in ("faces.png", "walk.png", "walk.gif", "seed_7.png", "truncation.png", "projection.png", "latent.npy"):
         assert (out / name).is_file(), name
-    assert mime_count(notebook, "image/png") >= 4  # grid, walk strip, seed grid, the seed drawn twice
+    assert mime_count(notebook, "image/png") >= 6  # grid, walk strip, seed grid, seed twice, truncation, projection
+    projected, random_best = (float(db) for db in re.findall(r"PSNR ([\d.]+) dB", stdout(notebook)))
+    assert projected > random_best  # the projection draws the real face closer than any of 100 random faces
     assert mime_count(notebook, "image/gif") == 1
     assert "the same face: True" in stdout(notebook)
