@@ -2,18 +2,18 @@
 peer to compare with on the same machine: nz 100, ngf = ndf = 64, batch 64, Adam(2e-4, betas 0.5, 0.999), BCE with
 labels 1 and 0, weights from N(0, 0.02) and BatchNorm scales from N(1, 0.02), float32.
 
-Usage: /tmp/fidenv/bin/python experiments/pytorch_dcgan.py {train FACES_DIR OUT MINUTES [--n 1000] | bench [--batch-size 128]}
+Usage: /tmp/fidenv/bin/python experiments/pytorch_dcgan.py {train FACES_DIR OUT MINUTES [--n 1000] | serve [--batch-size 128]}
 
 Both in a PyTorch venv of their own, never a dependency of the project (`bash ../shared/tools/fid/setup.sh` makes
 /tmp/fidenv, which has CPU torch, numpy and pillow). `train` trains for MINUTES of wall time on the faces (64 px),
 then writes N generated faces as OUT/faces/*.png and OUT/summary.json, to score with
-`python -m anime_dcgan.evaluate --images OUT/faces --data HELD_OUT`. `bench` prints the training step's images/s on
-random faces (the median of --repeats turns of --steps steps), plain and channels-last.
+`python -m anime_dcgan.evaluate --images OUT/faces --data HELD_OUT`. `serve` runs training steps on random faces when
+asked, for `python -m anime_dcgan.bench --peer-python /tmp/fidenv/bin/python` to time beside the project's step.
 """
 
 import argparse
 import json
-import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -123,22 +123,19 @@ def train(args) -> None:
     print(json.dumps(summary))
 
 
-def bench(args) -> None:
+def serve(args) -> None:
+    """Training steps on demand, for `python -m anime_dcgan.bench --peer-python` to time in turns with its own:
+    prints one line that starts with "ready", then for each line N on standard input runs N steps on one batch of
+    random faces and prints "done"; ends when standard input does."""
     torch.manual_seed(0)
+    model = DCGAN(args.channels_last)
     batch = torch.rand(args.batch_size, 3, 64, 64) * 2 - 1
-    for channels_last in (False, True):
-        model = DCGAN(channels_last)
-        for _ in range(2):
-            model.step(batch)  # warm-up
-        rates = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                model.step(batch)
-            rates.append(args.steps * args.batch_size / (time.perf_counter() - start))
-        layout = "channels-last" if channels_last else "NCHW"
-        print(f"pytorch dcgan step (float32, {layout}, {torch.get_num_threads()} threads): "
-              f"{statistics.median(rates):.1f} images/s")  # fmt: skip
+    layout = "channels-last" if args.channels_last else "NCHW"
+    print(f"ready: PyTorch {torch.__version__}, {layout}, {torch.get_num_threads()} threads", flush=True)
+    for line in sys.stdin:
+        for _ in range(int(line)):
+            model.step(batch)
+        print("done", flush=True)
 
 
 def main() -> None:
@@ -152,12 +149,11 @@ def main() -> None:
     trainer.add_argument("--n", type=int, default=1000, help="faces to write at the end")
     trainer.add_argument("--seed", type=int, default=0)
     trainer.add_argument("--channels-last", action="store_true")
-    timer = commands.add_parser("bench")
-    timer.add_argument("--batch-size", type=int, default=128)
-    timer.add_argument("--steps", type=int, default=10)
-    timer.add_argument("--repeats", type=int, default=3)
+    server = commands.add_parser("serve")
+    server.add_argument("--batch-size", type=int, default=128)
+    server.add_argument("--channels-last", action="store_true")
     args = parser.parse_args()
-    train(args) if args.command == "train" else bench(args)
+    train(args) if args.command == "train" else serve(args)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """The benchmark: every candidate timed, a table, and the ratio on the last line."""
 
+import contextlib
 import re
+import sys
+from collections import Counter
 
 import pytest
 
 from anime_dcgan import outputs, training
 from anime_dcgan.commands import bench
+from anime_dcgan.config import TrainConfig
 
 
 def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_ratio_last(capsys, monkeypatch):
@@ -22,8 +26,11 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     rows = {line[:44].strip(): line[44:].split() for line in lines if re.search(r"\d+\.\d+x$", line)}
     fit_epoch = "fit epoch (batch 100, 10 steps, outputs)"
     default = "default step (float32, XLA off)"
-    assert set(rows) == {"reference step (TF tutorial, float32)", default, "input pipeline", fit_epoch}
+    bound = "convolution bound (float32)"
+    assert set(rows) == {"reference step (TF tutorial, float32)", default, bound, "input pipeline", fit_epoch}
     assert all(float(rate) > 0 for rate, _ in rows.values())
+    share = float(rows[default][0]) / float(rows[bound][0])
+    assert lines[-2] == f"The default step runs at {share:.0%} of its convolution bound."
     assert rows["reference step (TF tutorial, float32)"][1] == "1.00x"
     ratio = float(lines[-1].removeprefix("ratio="))
     assert lines[-1].startswith("ratio=") and ratio == pytest.approx(float(rows[default][1][:-1]), abs=0.006)
@@ -43,3 +50,64 @@ def test_nonsense_bench_flags_are_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
         bench.main(["--steps", "0"])
     assert exit_info.value.code == 2 and "--steps must be a positive whole number" in capsys.readouterr().err
+
+
+CONVOLUTION_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "ExtractImagePatches")
+
+
+def executed_ops(graph) -> Counter:
+    """The op types of a traced function that run: those its outputs and its state changes depend on (the
+    gradients a tape builds but nothing reads are pruned when the function runs)."""
+    pending, seen = [t.op for t in graph.outputs] + list(graph.control_outputs), set()
+    while pending:
+        op = pending.pop()
+        if op.name not in seen:
+            seen.add(op.name)
+            pending += [t.op for t in op.inputs] + list(op.control_inputs)
+    return Counter(graph.get_operation_by_name(name).type for name in seen)
+
+
+@pytest.mark.parametrize("options", [{}, {"architecture": "resnet", "d_steps": 2, "spectral_norm": True}],
+                         ids=["default", "resnet-d_steps-2-spectral"])  # fmt: skip
+def test_the_convolution_bound_runs_the_convolutions_the_step_runs(options):
+    import tensorflow as tf
+
+    config = TrainConfig(image_size=32, width=4, latent_dim=8, batch_size=4, precision="float32", **options).resolved()
+    gan = training.build_gan(config)
+    real = tf.random.uniform((config.batch_size * config.d_steps, 32, 32, 3), -1.0, 1.0)
+    step_ops = executed_ops(tf.function(gan.train_step).get_concrete_function(real).graph)
+    bound_ops = Counter()
+    for layer, kind, times in bench.step_convolutions(gan):
+        ops = executed_ops(bench.convolution_pass(layer, kind, 4, "float32").get_concrete_function().graph)
+        bound_ops.update({name: count * times for name, count in ops.items()})
+    assert step_ops["Conv2D"] > 0
+    assert {name: bound_ops[name] for name in CONVOLUTION_OPS} == {name: step_ops[name] for name in CONVOLUTION_OPS}
+
+
+def test_a_peer_steps_when_asked_and_ends_with_the_bench(tmp_path):
+    """bench's side of experiments/pytorch_dcgan.py serve, with a peer that logs what it is asked."""
+    asked = tmp_path / "asked"
+    peer = tmp_path / "peer"
+    peer.write_text(
+        f"#!{sys.executable}\nimport sys\nprint('ready', flush=True)\nlog = open({str(asked)!r}, 'a', buffering=1)\n"
+        "for line in sys.stdin:\n    log.write(' '.join(sys.argv[1:]) + ' ' + line)\n    print('done', flush=True)\n"
+        "log.write('input ended\\n')\n"
+    )
+    peer.chmod(0o755)
+    with contextlib.ExitStack() as stack:
+        candidate = bench.peer_step(str(peer), 8, True, stack)
+        candidate.run(3)
+        candidate.run(5)
+        assert "input ended" not in asked.read_text()  # serving between turns
+    expected = [f"{bench.PEER_SCRIPT} serve --batch-size 8 --channels-last {n}" for n in (3, 5)]
+    assert asked.read_text().splitlines() == expected + ["input ended"]  # and ended, waited for, with the bench
+    assert candidate.name == "PyTorch DCGAN step (float32, channels-last)" and candidate.images_per_step == 8
+
+
+def test_a_python_without_pytorch_or_no_python_is_a_one_line_error(capsys):
+    with contextlib.ExitStack() as stack, pytest.raises(bench.UsageError, match=r"No module named 'torch'"):
+        bench.peer_step(sys.executable, 8, False, stack)
+    assert bench.main(["--peer-python", "/no/such/python"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --peer-python /no/such/python: No such file or directory: name a Python that has PyTorch"
+    )

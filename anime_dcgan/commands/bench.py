@@ -2,7 +2,9 @@
 
 Measures one full training step (D and G updated) of the project's GAN at each precision and XLA setting, a
 reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with two GradientTapes and
-one generator forward shared by both updates, float32, the same networks and batch), and the input pipeline.
+one generator forward shared by both updates, float32, the same networks and batch), the input pipeline, and each
+precision's convolution bound: that step's convolution passes alone, each as often as the step runs it, the fastest
+the step could run on this machine if it did nothing else.
 Candidates are timed in turns, each turn after a warm-up, and each figure is the median over the turns, so that a
 busy, shared machine slows them alike. The last line is the images/s of the step `fit` takes by default (its
 precision and XLA setting chosen for this machine) over the reference's.
@@ -11,15 +13,17 @@ precision and XLA setting chosen for this machine) over the reference's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from anime_dcgan.commands import command, import_tensorflow, program_name
+from anime_dcgan.commands import UsageError, command, import_tensorflow, program_name
 from anime_dcgan.config import IMAGE_SIZES, PRECISIONS, TrainConfig
 
 REFERENCE = "reference step (TF tutorial, float32)"
@@ -100,6 +104,97 @@ def project_step(config: TrainConfig, real_batch, precision: str, jit_compile: b
     return run
 
 
+FORWARD, INPUT, KERNEL = "forward", "input gradient", "kernel gradient"
+
+
+def convolutions(model) -> list:
+    """`model`'s convolution and transposed-convolution layers, input to output (spectral norm's wrappers as
+    themselves: their input and output shapes are the convolution's)."""
+    import keras
+
+    kinds = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+    return [layer for layer in model.layers if isinstance(getattr(layer, "layer", layer), kinds)]
+
+
+def after_weights(tensor) -> bool:
+    """Whether a functional model's symbolic `tensor` depends on a layer with trainable weights."""
+    history = tensor._keras_history
+    node = history.operation._inbound_nodes[history.node_index]
+    return bool(history.operation.trainable_weights) or any(after_weights(each) for each in node.input_tensors)
+
+
+def step_convolutions(gan) -> list[tuple[object, str, int]]:
+    """Every convolution pass of one `GAN.train_step`, as (layer, pass, times a step): each of D's `d_steps` updates
+    runs D forward on a real and a fake batch and takes the kernel gradients of both, and their input gradients
+    where weights lie below; G draws each update's fakes once; G's update runs D forward on its fakes, takes D's
+    input gradients down to the image, and G's own input and kernel gradients."""
+    n = gan.d_steps
+    passes = []
+    for layer in convolutions(gan.discriminator):
+        d_input_gradients = 2 * n if after_weights(layer.input) else 0
+        passes += [(layer, FORWARD, 2 * n + 1), (layer, INPUT, d_input_gradients + 1), (layer, KERNEL, 2 * n)]
+    for layer in convolutions(gan.generator):
+        passes += [(layer, FORWARD, n), (layer, INPUT, int(after_weights(layer.input))), (layer, KERNEL, 1)]
+    return [(layer, kind, times) for layer, kind, times in passes if times]
+
+
+def convolution_pass(layer, kind: str, batch: int, dtype: str):
+    """One pass of `layer`'s convolution on a batch of random maps in `dtype`, as a traced function of no arguments
+    that returns one element of its result (so that it runs whole and nothing else is timed with it). The
+    small-map layers' kernel gradient is their matrix product on a CPU, as they train."""
+    import keras
+    import tensorflow as tf
+
+    from anime_dcgan import cpu_layers
+
+    inner = getattr(layer, "layer", layer)
+    transposed = isinstance(inner, keras.layers.Conv2DTranspose)
+    large, small = (layer.output.shape, layer.input.shape) if transposed else (layer.input.shape, layer.output.shape)
+    large, small = (batch, *large[1:]), (batch, *small[1:])
+    kernel = tf.cast(tf.random.normal(inner.kernel.shape), dtype)  # (k, k, large's channels, small's)
+    stride, padding, size = inner.strides[0], inner.padding.upper(), inner.kernel_size[0]
+    large_maps, small_maps = (tf.cast(tf.random.normal(shape), dtype) for shape in (large, small))
+    small_map = isinstance(inner, (cpu_layers.SmallMapConv2D, cpu_layers.SmallMapConv2DTranspose))
+
+    def convolve():  # large -> small: a convolution's forward pass, a transposed one's input gradient
+        return tf.nn.conv2d(large_maps, kernel, stride, padding)
+
+    def transpose():  # small -> large
+        return tf.nn.conv2d_transpose(small_maps, kernel, large, stride, padding)
+
+    def kernel_gradient():
+        if small_map and not cpu_layers.on_accelerator():
+            return cpu_layers.kernel_gradient(large_maps, small_maps, size, stride)
+        return tf.raw_ops.Conv2DBackpropFilter(input=large_maps, filter_sizes=kernel.shape, out_backprop=small_maps,
+                                               strides=[1, stride, stride, 1], padding=padding)  # fmt: skip
+
+    passes = {FORWARD: transpose if transposed else convolve, INPUT: convolve if transposed else transpose,
+              KERNEL: kernel_gradient}  # fmt: skip
+    return tf.function(lambda: tf.cast(tf.reshape(passes[kind](), [-1])[0], "float32"))
+
+
+def convolution_bound(config: TrainConfig, precision: str) -> Callable[[int], None]:
+    """Only the convolutions of the project's step at `precision`, each pass as often as the step runs it: the
+    fastest that step could run on this machine if it did nothing else."""
+    import keras
+
+    from anime_dcgan import training
+
+    gan = training.build_gan(dataclasses.replace(config, precision=precision))
+    dtype = keras.mixed_precision.Policy(training.resolve_precision(precision)).compute_dtype
+    passes = [(convolution_pass(layer, kind, config.batch_size, dtype), times)
+              for layer, kind, times in step_convolutions(gan)]  # fmt: skip
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            for convolution, times in passes:
+                for _ in range(times):
+                    result = convolution()
+        float(result)
+
+    return run
+
+
 def pipeline(config: TrainConfig) -> Callable[[int], None]:
     """Batches of the input pipeline on `config`'s data, as `fit` reads them (decoded once, then gathered)."""
     from anime_dcgan import data
@@ -131,6 +226,40 @@ def fit_epochs(config: TrainConfig, run_dir: Path) -> Candidate:
 
     name = f"fit epoch (batch {config.batch_size}, {run.steps_per_epoch} steps, outputs)"
     return Candidate(name, config.batch_size, train, run.steps_per_epoch)
+
+
+PEER_SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "pytorch_dcgan.py"
+
+
+def peer_step(python: str, batch_size: int, channels_last: bool, stack: contextlib.ExitStack) -> Candidate:
+    """PyTorch's DCGAN step (`experiments/pytorch_dcgan.py serve`, 64 px, width 64, float32) run by `python`, a
+    Python with PyTorch, in a process of its own that steps when asked, so that it takes turns with the others;
+    `stack` ends the process."""
+    if not PEER_SCRIPT.is_file():
+        raise UsageError(f"--peer-python runs {PEER_SCRIPT.relative_to(PEER_SCRIPT.parents[1])}, which is not here: "
+                         "run bench from a checkout of the repository")  # fmt: skip
+    command = [python, str(PEER_SCRIPT), "serve", "--batch-size", str(batch_size)]
+    try:
+        process = subprocess.Popen(command + ["--channels-last"] * channels_last, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    except OSError as error:
+        raise UsageError(f"--peer-python {python}: {error.strerror}: name a Python that has PyTorch") from None
+    stack.callback(process.wait)
+    stack.callback(process.stdin.close)  # the peer ends with its input
+    ready = process.stdout.readline()
+    if not ready.startswith("ready"):
+        reason = (process.stderr.read().strip().splitlines() or ["it exited"])[-1]
+        raise UsageError(f"--peer-python {python} could not run PyTorch's DCGAN ({reason}): name a Python that has "
+                         "PyTorch, e.g. the FID tool's /tmp/fidenv/bin/python")  # fmt: skip
+
+    def run(steps: int) -> None:
+        process.stdin.write(f"{steps}\n")
+        process.stdin.flush()
+        if process.stdout.readline().strip() != "done":
+            raise UsageError(f"PyTorch's DCGAN stopped: {process.stderr.read().strip()[-300:]}")
+
+    layout = "channels-last" if channels_last else "NCHW"
+    return Candidate(f"PyTorch DCGAN step (float32, {layout})", batch_size, run)
 
 
 def time_candidates(candidates: list[Candidate], steps: int, repeats: int, warmup: int = 2) -> dict[str, float]:
@@ -167,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also time whole epochs of fit on those faces, outputs and all, as a run trains them")  # fmt: skip
     parser.add_argument("--fit-batch-size", type=int, default=d.batch_size,
                         help=f"images per step of those epochs (default: {d.batch_size}, fit's)")  # fmt: skip
+    parser.add_argument("--peer-python", metavar="PYTHON",
+                        help="a Python with PyTorch (never a dependency: e.g. the FID tool's /tmp/fidenv/bin/python) "
+                             "to time PyTorch's DCGAN step, experiments/pytorch_dcgan.py, in the same turns, NCHW "
+                             "and channels-last; 64 px, width 64 only")  # fmt: skip
     return parser
 
 
@@ -178,11 +311,15 @@ def main(argv: list[str] | None = None) -> int:
                         ("--width", args.width), ("--steps", args.steps), ("--repeats", args.repeats)):  # fmt: skip
         if value < 1:
             parser.error(f"{flag} must be a positive whole number, not {value}")
+    if args.peer_python and (args.image_size, args.width) != (64, 64):
+        parser.error("--peer-python times PyTorch's recipe at 64 px, width 64: leave --image-size and --width at 64")
     config = TrainConfig(
         batch_size=args.batch_size, image_size=args.image_size, width=args.width, data=args.data or ""
     ).resolved()
     import_tensorflow()
     import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # no retracing warnings: it traces a function for every convolution pass
 
     from anime_dcgan.training import describe_cpu, describe_device, resolve_precision
 
@@ -196,7 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     for i, (precision, xla) in enumerate(settings):
         name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {xla})"
         candidates.append(Candidate(name, config.batch_size, project_step(config, real_batch, precision, xla == "on")))
-    with tempfile.TemporaryDirectory(prefix="anime-dcgan-bench-") as scratch:  # fit epochs write a run here
+    for precision in dict.fromkeys(precision for precision, _ in settings):
+        name = f"convolution bound ({precision})"
+        candidates.append(Candidate(name, config.batch_size, convolution_bound(config, precision)))
+    with tempfile.TemporaryDirectory(prefix="anime-dcgan-bench-") as scratch, contextlib.ExitStack() as peers:
+        if args.peer_python:
+            candidates += [peer_step(args.peer_python, config.batch_size, layout, peers) for layout in (False, True)]
         candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
         if args.fit_epoch:
             fit_config = dataclasses.replace(config, batch_size=args.fit_batch_size)
@@ -210,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, rate in rates.items():
         print(f"{name:44}{rate:10.1f}{rate / reference:12.2f}x")
     default = rates[candidates[1].name]
+    bound = rates[f"convolution bound ({settings[0][0]})"]
+    print(f"The default step runs at {default / bound:.0%} of its convolution bound.")
     print(f"ratio={default / reference:.2f}")
     return 0
 
