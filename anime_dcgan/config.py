@@ -309,8 +309,9 @@ class TrainConfig:
                             default_text="the held-out ones", before="")
 
     precision: str = option("auto", "dtype policy of both networks: 'auto' takes bfloat16 on TPUs, recent GPUs and "
-                            "CPUs with AVX512_BF16/AMX, float16 with loss scaling on 7.x GPUs, float32 otherwise; "
-                            "outputs, losses and images stay float32", "devices", one_of(PRECISIONS), fixed=True,
+                            "CPUs with AVX512_BF16/AMX (unless ONEDNN_MAX_CPU_ISA keeps oneDNN below them), float16 "
+                            "with loss scaling on 7.x GPUs, float32 otherwise; outputs, losses and images stay float32",
+                            "devices", one_of(PRECISIONS), fixed=True,
                             before="float32")  # float16's loss scale is checkpointed with the optimizers
     jit_compile: str = option("auto", "compile the training step with XLA; 'auto' is Keras's choice: on with a GPU, "
                               "off on a CPU", "devices", one_of(JIT_COMPILE), before="auto")

@@ -59,9 +59,15 @@ def cpu_flags() -> set[str]:
     return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
 
 
+# oneDNN's instruction sets below AVX512_CORE_BF16, for ONEDNN_MAX_CPU_ISA (and its older name DNNL_MAX_CPU_ISA).
+ISAS_WITHOUT_BFLOAT16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
 def cpu_has_bfloat16() -> bool:
-    """Whether this CPU computes in bfloat16 natively (AVX512_BF16 or AMX)."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    """Whether this CPU computes in bfloat16 natively (AVX512_BF16 or AMX), unless ONEDNN_MAX_CPU_ISA keeps oneDNN,
+    which runs the convolutions, to an instruction set without it (as on most laptops: AVX2)."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or ""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and cap.upper() not in ISAS_WITHOUT_BFLOAT16
 
 
 def describe_cpu() -> str:

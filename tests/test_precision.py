@@ -86,3 +86,13 @@ def test_xla_and_steps_per_execution_reach_the_compiled_model_and_train(faces, t
     rows = (run / "history.csv").read_text().splitlines()
     assert len(rows) == 2 and "nan" not in rows[1].lower()
     assert training.build_gan(TrainConfig(jit_compile="off", **TINY).resolved()).jit_compile is False
+
+
+@pytest.mark.parametrize("cap, native", [("", True), ("AVX2", False), ("avx512_core", False), ("AVX512_CORE_BF16", True),
+                                         ("AVX10_1_512_AMX", True)])  # fmt: skip
+def test_bfloat16_is_native_only_where_onednn_may_use_it(cap, native, monkeypatch):
+    monkeypatch.setattr(training, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert training.cpu_has_bfloat16() is native
+    monkeypatch.setattr(training, "cpu_flags", lambda: {"avx2", "fma"})  # no bfloat16 to allow
+    assert training.cpu_has_bfloat16() is False
