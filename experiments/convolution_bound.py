@@ -5,13 +5,12 @@ Usage: python experiments/convolution_bound.py [PRECISION [BATCH [TURNS]]]   (fr
 PRECISION float32 or mixed_bfloat16, default float32; BATCH default 128)
 
 `python -m anime_dcgan.bench` prints the bound itself (its "convolution bound" rows); this splits it by layer and
-pass (F forward, I input gradient, K kernel gradient) with the same functions, `bench.step_convolutions` and
-`bench.convolution_pass`. Medians of TURNS alternated turns of 3 calls each.
+pass (forward, input gradient, kernel gradient) with bench's own passes (`bench.bound_passes`). Medians of TURNS
+alternated turns of 3 calls each.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import sys
 import time
@@ -19,20 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package
 
-import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from anime_dcgan import training  # noqa: E402
 from anime_dcgan.commands import bench  # noqa: E402
 from anime_dcgan.config import TrainConfig  # noqa: E402
 
 
 def main(precision: str, batch: int, turns: int) -> None:
     config = TrainConfig(batch_size=batch).resolved()
-    gan = training.build_gan(dataclasses.replace(config, precision=precision))
-    dtype = keras.mixed_precision.Policy(precision).compute_dtype
-    passes = [(layer, kind, times, bench.convolution_pass(layer, kind, batch, dtype))
-              for layer, kind, times in bench.step_convolutions(gan)]  # fmt: skip
+    passes = bench.bound_passes(config, precision)
     real = tf.random.uniform((batch, config.image_size, config.image_size, 3), -1.0, 1.0)
     reference = bench.reference_step(config, real)
     for *_, convolution in passes:

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pytorch_dcgan import DCGAN  # noqa: E402
+from pytorch_dcgan import on_random_faces  # noqa: E402
 
 
 def rate(step, batch: int, turns: int, steps: int, warmup: int = 5) -> float:
@@ -42,10 +42,7 @@ def rate(step, batch: int, turns: int, steps: int, warmup: int = 5) -> float:
 
 
 def dcgan(batch: int, channels_last: bool, turns: int, steps: int) -> float:
-    torch.manual_seed(0)
-    torch.backends.cudnn.benchmark = True  # as the recipe sets it
-    model = DCGAN(channels_last, "cuda")
-    real = torch.rand(batch, 3, 64, 64, device="cuda") * 2 - 1
+    model, real = on_random_faces(batch, channels_last, "cuda")
     return rate(lambda: model.step(real), batch, turns, steps)
 
 
@@ -74,10 +71,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = {}
     print(f"{torch.cuda.get_device_name()}, PyTorch {torch.__version__}", flush=True)
-    faces = tempfile.mkdtemp()  # each face ten times: lightweight-gan's loader restarts its workers every pass
+    faces = tempfile.TemporaryDirectory()  # each face ten times: lightweight-gan's loader restarts every pass
     for path in sorted(Path(args.faces).glob("*.png")):
         for copy in range(10):
-            (Path(faces) / f"{copy}_{path.name}").symlink_to(path.resolve())
+            (Path(faces.name) / f"{copy}_{path.name}").symlink_to(path.resolve())
     for batch in (32, 128):
         for channels_last in (False, True):
             name = f"PyTorch DCGAN step (float32, {'channels-last' if channels_last else 'NCHW'}, batch {batch})"
@@ -87,7 +84,7 @@ def main() -> None:
             source = ", one batch in memory" if in_memory else ""
             name = f"lightweight-gan step ({'amp' if amp else 'float32'}, batch {batch}{source})"
             try:
-                rows[name] = lightweight(faces, batch, amp, args.turns, args.steps, in_memory)
+                rows[name] = lightweight(faces.name, batch, amp, args.turns, args.steps, in_memory)
             except Exception as error:  # noqa: BLE001  a peer that fails is reported, the others still run
                 print(f"{name:60} failed: {type(error).__name__}: {error}", flush=True)
                 continue

@@ -2,7 +2,8 @@
 peer to compare with on the same machine: nz 100, ngf = ndf = 64, batch 64, Adam(2e-4, betas 0.5, 0.999), BCE with
 labels 1 and 0, weights from N(0, 0.02) and BatchNorm scales from N(1, 0.02), float32.
 
-Usage: /tmp/fidenv/bin/python experiments/pytorch_dcgan.py {train FACES_DIR OUT MINUTES [--n 1000] | serve [--batch-size 128]}
+Usage: /tmp/fidenv/bin/python experiments/pytorch_dcgan.py {train FACES_DIR OUT MINUTES [--n 1000] |
+       serve [--batch-size 128] [--channels-last] [--device cuda]}
 
 Both in a PyTorch venv of their own, never a dependency of the project (`bash ../shared/tools/fid/setup.sh` makes
 /tmp/fidenv, which has CPU torch, numpy and pillow). `train` trains for MINUTES of wall time on the faces (64 px),
@@ -124,14 +125,18 @@ def train(args) -> None:
     print(json.dumps(summary))
 
 
+def on_random_faces(batch_size: int, channels_last: bool = False, device: str = "cpu") -> tuple[DCGAN, torch.Tensor]:
+    """A new DCGAN (seed 0, cuDNN autotuning as the recipe sets it) and one batch of random faces to time it on."""
+    torch.manual_seed(0)
+    torch.backends.cudnn.benchmark = True
+    return DCGAN(channels_last, device), torch.rand(batch_size, 3, 64, 64, device=device) * 2 - 1
+
+
 def serve(args) -> None:
     """Training steps on demand, for `python -m anime_dcgan.bench --peer-python` to time in turns with its own:
     prints one line that starts with "ready", then for each line N on standard input runs N steps on one batch of
     random faces and prints "done"; ends when standard input does."""
-    torch.manual_seed(0)
-    torch.backends.cudnn.benchmark = True  # as the recipe sets it
-    model = DCGAN(args.channels_last, args.device)
-    batch = torch.rand(args.batch_size, 3, 64, 64, device=args.device) * 2 - 1
+    model, batch = on_random_faces(args.batch_size, args.channels_last, args.device)
     layout = "channels-last" if args.channels_last else "NCHW"
     print(f"ready: PyTorch {torch.__version__}, {layout}, {torch.get_num_threads()} threads", flush=True)
     for line in sys.stdin:

@@ -173,17 +173,22 @@ def convolution_pass(layer, kind: str, batch: int, dtype: str):
     return tf.function(lambda: tf.cast(tf.reshape(passes[kind](), [-1])[0], "float32"))
 
 
-def convolution_bound(config: TrainConfig, precision: str) -> Callable[[int], None]:
-    """Only the convolutions of the project's step at `precision`, each pass as often as the step runs it: the
-    fastest that step could run on this machine if it did nothing else."""
+def bound_passes(config: TrainConfig, precision: str) -> list[tuple[object, str, int, Callable]]:
+    """`step_convolutions` of the project's step at `precision`, each with its traced `convolution_pass`."""
     import keras
 
     from anime_dcgan import training
 
     gan = training.build_gan(dataclasses.replace(config, precision=precision))
     dtype = keras.mixed_precision.Policy(training.resolve_precision(precision)).compute_dtype
-    passes = [(convolution_pass(layer, kind, config.batch_size, dtype), times)
-              for layer, kind, times in step_convolutions(gan)]  # fmt: skip
+    return [(layer, kind, times, convolution_pass(layer, kind, config.batch_size, dtype))
+            for layer, kind, times in step_convolutions(gan)]  # fmt: skip
+
+
+def convolution_bound(config: TrainConfig, precision: str) -> Callable[[int], None]:
+    """Only the convolutions of the project's step at `precision`, each pass as often as the step runs it: the
+    fastest that step could run on this machine if it did nothing else."""
+    passes = [(convolution, times) for *_, times, convolution in bound_passes(config, precision)]
 
     def run(steps: int) -> None:
         for _ in range(steps):
