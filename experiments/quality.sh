@@ -76,6 +76,7 @@ declare -A candidates=(
   [ada]="--ada-target 0.6"
   [ada-color]="--ada-target 0.6 $aug"
   [relativistic]="--loss relativistic"
+  [relativistic-seed1]="--loss relativistic --seed 1"
   # Balanced consistency regularisation at two weights; the residual networks, with the default loss and with the
   # relativistic one (R3GAN's pairing of a modern network and objective).
   [bcr-1]="--bcr 1"
