@@ -322,22 +322,13 @@ def deterministic_flags(tmp_path_factory) -> list[str]:
     return ["--data", str(data), *TINY_FLAGS, "--epochs", "3", "--deterministic", "--verbose", "0"]
 
 
-def fit_in_a_process(flags: list[str], run: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *flags, "--out", str(run)], check=True,
-                   capture_output=True, cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
-    return run
-
-
 @pytest.fixture(scope="module")
 def uninterrupted_run(deterministic_flags, tmp_path_factory) -> Path:
     """The run of `deterministic_flags`, trained in one go in a process of its own. Read it; do not change it."""
-    return fit_in_a_process(deterministic_flags, tmp_path_factory.mktemp("uninterrupted") / "run")
-
-
-def test_deterministic_runs_give_bit_identical_weights(deterministic_flags, uninterrupted_run, tmp_path):
-    again = fit_in_a_process(deterministic_flags, tmp_path / "again")
-    first, second = load_generator(uninterrupted_run).get_weights(), load_generator(again).get_weights()
-    assert len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
+    run = tmp_path_factory.mktemp("uninterrupted") / "run"
+    subprocess.run([sys.executable, "-m", "anime_dcgan.fit", *deterministic_flags, "--out", str(run)], check=True,
+                   capture_output=True, cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    return run
 
 
 # Runs fit with a callback that sends this process `signum` at the end of G's update number `at`.
@@ -360,15 +351,18 @@ sys.exit(fit.main(sys.argv[3:]))
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterrupted_run(
-    signum, deterministic_flags, uninterrupted_run, tmp_path
+def test_signals_mid_epoch_checkpoint_that_step_and_the_resumed_run_is_bit_identical_to_an_uninterrupted_one(
+    deterministic_flags, uninterrupted_run, tmp_path
 ):
     flags = deterministic_flags  # 10 steps an epoch, 3 epochs
     repo = Path(__file__).resolve().parent.parent
     run = tmp_path / "run"
-    stopped = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "14", *flags, "--out", str(run)],
-                             capture_output=True, text=True, cwd=repo)  # fmt: skip
+
+    def stopped_by(signum: signal.Signals, at: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), str(at), *flags, "--out", str(run)],
+                              capture_output=True, text=True, cwd=repo)  # fmt: skip
+
+    stopped = stopped_by(signal.SIGTERM, 14)
     assert stopped.returncode == 130, stopped.stderr
     assert "stopping after this step" in stopped.stdout
     assert f"Interrupted: run the same command with --out {run} to resume from step 4 of epoch 2." in stopped.stdout
@@ -377,13 +371,10 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterr
     gan, _, (epoch, step) = restored(run, with_step=True)
     assert (epoch, step, int(gan.g_optimizer.iterations)) == (1, 4, 14)
 
-    if signum != signal.SIGTERM:
-        return  # SIGINT wrote the checkpoint SIGTERM writes (above); resuming from it is SIGTERM's case
-
-    # Stopped again within the resumed epoch, before the end of it.
-    again = subprocess.run([sys.executable, "-c", SIGNAL_AT_STEP, str(int(signum)), "17", *flags, "--out", str(run)],
-                           capture_output=True, text=True, cwd=repo)  # fmt: skip
+    # Stopped again, by Ctrl+C this time, within the resumed epoch, before the end of it.
+    again = stopped_by(signal.SIGINT, 17)
     assert again.returncode == 130, again.stderr
+    assert "stopping after this step" in again.stdout
     assert f"Resuming {run} at step 4 of 10 in epoch 2" in again.stdout
     assert "to resume from step 7 of epoch 2." in again.stdout
     gan, _, (epoch, step) = restored(run, with_step=True)
@@ -395,9 +386,11 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterr
     assert [int(row["epoch"]) for row in history(run)] == [1, 2, 3]
     gan, _, epoch = restored(run)
     assert (epoch, int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (3, 30, 30)
-    # The same run without the stop: bit-identical weights, and the same history (the resumed epoch's means
-    # include the steps done before the stop).
-    for a, b in zip(load_generator(run).get_weights(), load_generator(uninterrupted_run).get_weights()):
+    # The same run without the stops, trained in another process: with --deterministic, bit-identical weights and
+    # the same history (the resumed epoch's means include the steps done before the stops).
+    mine, whole = (load_generator(each).get_weights() for each in (run, uninterrupted_run))
+    assert len(mine) == len(whole)
+    for a, b in zip(mine, whole):
         np.testing.assert_array_equal(a, b)
     for row, row_whole in zip(history(run), history(uninterrupted_run)):
         assert row.keys() == row_whole.keys()
@@ -405,12 +398,12 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resume_ends_as_an_uninterr
             assert float(row[name]) == pytest.approx(float(row_whole[name]), rel=1e-5), name
 
 
-def test_a_run_killed_mid_training_resumes_mid_epoch_with_checkpoint_every_and_loses_nothing(tmp_path):
+def test_a_run_killed_mid_training_resumes_mid_epoch_with_checkpoint_every_and_loses_nothing(tmp_path, capsys):
     data = copy_faces(tmp_path / "faces", 160)  # 10 steps an epoch
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "anime_dcgan.fit", "--data", str(data), "--out", str(run), *TINY_FLAGS,
-               "--checkpoint-every", "0.0001"]  # fmt: skip
-    process = subprocess.Popen([*command, "--epochs", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    flags = ["--data", str(data), "--out", str(run), *TINY_FLAGS, "--checkpoint-every", "0.0001"]
+    process = subprocess.Popen([sys.executable, "-m", "anime_dcgan.fit", *flags, "--epochs", "1000"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 120
     state = run / "checkpoints" / "checkpoint"  # names the newest epoch checkpoint once it is complete
     while time.monotonic() < deadline and not (state.exists() and '"ckpt-2"' in state.read_text()):
@@ -419,10 +412,11 @@ def test_a_run_killed_mid_training_resumes_mid_epoch_with_checkpoint_every_and_l
     process.wait()
     gan, _, (done, step) = restored(run, with_step=True)
     assert 2 <= done < 1000 and int(gan.g_optimizer.iterations) == 10 * done + step
-    finished = subprocess.run([*command, "--epochs", str(done + 2)], capture_output=True, text=True)
-    assert finished.returncode == 0, finished.stderr
-    assert f"Resuming {run} " in finished.stdout and (f"after epoch {done}" in finished.stdout or
-                                                     f"at step {step} of 10 in epoch {done + 1}" in finished.stdout)
+    capsys.readouterr()
+    assert fit.main([*flags, "--epochs", str(done + 2)]) == 0  # resumed here: what was on disk is all it has
+    said = capsys.readouterr().out
+    assert f"Resuming {run} " in said
+    assert f"after epoch {done}" in said or f"at step {step} of 10 in epoch {done + 1}" in said
     assert [int(row["epoch"]) for row in history(run)] == list(range(1, done + 3))
     assert gif_frames(run) == done + 2
     assert len(list((run / "samples").glob("epoch_*.png"))) == done + 2

@@ -308,6 +308,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def step_candidates(config: TrainConfig, precisions: list[str] | None, xla: list[str]) -> tuple[list[Candidate], str]:
+    """The reference step, the default step, the project's step at the other `precisions` (the native ones if None)
+    and `xla` settings, and each precision's convolution bound; and the default's precision."""
+    import_tensorflow()
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # no retracing warnings: it traces a function for every convolution pass
+
+    from anime_dcgan.training import resolve_precision
+
+    real_batch = tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
+    default_precision = resolve_precision(config.precision)
+    default_xla = "on" if tf.config.list_physical_devices("GPU") else "off"  # what jit_compile "auto" does
+    precisions = precisions or list(dict.fromkeys([default_precision, "float32"]))  # native ones, unless asked
+    settings = [(default_precision, default_xla)]
+    settings += [(p, x) for p in precisions for x in xla if (p, x) != settings[0]]
+    candidates = [Candidate(REFERENCE, config.batch_size, reference_step(config, real_batch))]
+    for i, (precision, on_or_off) in enumerate(settings):
+        name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {on_or_off})"
+        step = project_step(config, real_batch, precision, on_or_off == "on")
+        candidates.append(Candidate(name, config.batch_size, step))
+    for precision in dict.fromkeys(precision for precision, _ in settings):
+        bound = convolution_bound(config, precision)
+        candidates.append(Candidate(f"convolution bound ({precision})", config.batch_size, bound))
+    return candidates, default_precision
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
@@ -321,33 +348,18 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(
         batch_size=args.batch_size, image_size=args.image_size, width=args.width, data=args.data or ""
     ).resolved()
-    import_tensorflow()
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # no retracing warnings: it traces a function for every convolution pass
-
-    from anime_dcgan.training import describe_cpu, describe_device, resolve_precision
-
-    real_batch = tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
-    default_precision = resolve_precision(config.precision)
-    default_xla = "on" if tf.config.list_physical_devices("GPU") else "off"  # what jit_compile "auto" does
-    precisions = args.precision or list(dict.fromkeys([default_precision, "float32"]))  # native ones, unless asked
-    settings = [(default_precision, default_xla)]
-    settings += [(p, x) for p in precisions for x in args.xla if (p, x) != settings[0]]
-    candidates = [Candidate(REFERENCE, config.batch_size, reference_step(config, real_batch))]
-    for i, (precision, xla) in enumerate(settings):
-        name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {xla})"
-        candidates.append(Candidate(name, config.batch_size, project_step(config, real_batch, precision, xla == "on")))
-    for precision in dict.fromkeys(precision for precision, _ in settings):
-        name = f"convolution bound ({precision})"
-        candidates.append(Candidate(name, config.batch_size, convolution_bound(config, precision)))
     with tempfile.TemporaryDirectory(prefix="anime-dcgan-bench-") as scratch, contextlib.ExitStack() as peers:
-        if args.peer_python:
-            candidates += [peer_step(args.peer_python, config.batch_size, layout, peers) for layout in (False, True)]
+        # The peers first: a Python that cannot run them is an error before anything is built.
+        layouts = (False, True) if args.peer_python else ()
+        peer_candidates = [peer_step(args.peer_python, config.batch_size, layout, peers) for layout in layouts]
+        candidates, default_precision = step_candidates(config, args.precision, args.xla)
+        candidates += peer_candidates
         candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
         if args.fit_epoch:
             fit_config = dataclasses.replace(config, batch_size=args.fit_batch_size)
             candidates.append(fit_epochs(fit_config, Path(scratch)))
+
+        from anime_dcgan.training import describe_cpu, describe_device
 
         print(f"Timing {args.repeats} turns of {args.steps} steps of {config.batch_size} images at {config.image_size} px, "
               f"width {config.width}, on {describe_device()}; {describe_cpu()}")  # fmt: skip
@@ -357,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, rate in rates.items():
         print(f"{name:44}{rate:10.1f}{rate / reference:12.2f}x")
     default = rates[candidates[1].name]
-    bound = rates[f"convolution bound ({settings[0][0]})"]
+    bound = rates[f"convolution bound ({default_precision})"]
     print(f"The default step runs at {default / bound:.0%} of its convolution bound.")
     print(f"ratio={default / reference:.2f}")
     return 0
