@@ -285,7 +285,14 @@ def serve(page, args) -> None:
         raise UsageError(f"cannot serve on {args.host}:{args.port}: {reason}: pass another --port or --host") from None
     shared = f" and {share_url}" if share_url else ""
     print(f"Serving the demo at {local_url}{shared} (Ctrl-C stops it)", flush=True)
-    page.block_thread()
+    try:
+        while page.is_running:
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        print("Stopping the demo.", flush=True)
+    finally:
+        page.server.force_exit = True  # pages left open do not hold the stop up (Gradio's own waits 5 s for them)
+        page.close()
 
 
 def timed(work: Callable[[], object], repeats: int = 3) -> float:
