@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -15,6 +16,17 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 TINY_FLAGS = ["--image-size", "32", "--width", "4", "--latent-dim", "8", "--batch-size", "16"]
 
 
+# The files that take longest, longest first. The two workers take whole files in collection order (pyproject's
+# --dist loadfile --no-loadscope-reorder): the long ones start at once and the short ones even out the end.
+LONGEST_FIRST = ("test_fit.py", "test_distribute.py", "test_variants.py", "test_notebooks.py", "test_bench.py",
+                 "test_demo.py", "test_quality.py", "test_precision.py", "test_resnets.py", "test_packaging.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's tests keep their order
+
+
 def copy_faces(folder: Path, count: int) -> Path:
     """`count` of the bundled sample faces copied into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -23,8 +35,9 @@ def copy_faces(folder: Path, count: int) -> Path:
     return folder
 
 
+@functools.cache
 def first_batch(batch_size: int, image_size: int = 32):
-    """The first shuffled batch of the bundled sample, as the training pipeline delivers it."""
+    """The first shuffled batch of the bundled sample, as the training pipeline delivers it (made once a process)."""
     from anime_dcgan import data
 
     dataset, _ = data.make_dataset(SAMPLE, image_size=image_size, batch_size=batch_size, seed=0)

@@ -10,21 +10,24 @@ import pytest
 from anime_dcgan import outputs, training
 from anime_dcgan.commands import bench
 from anime_dcgan.config import TrainConfig
+from conftest import copy_faces
 
 
-def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_ratio_last(capsys, monkeypatch):
+def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_ratio_last(
+    capsys, monkeypatch, tmp_path
+):
     grids = []
     save_png = outputs.save_png
     monkeypatch.setattr(outputs, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
     monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: False)  # a CPU without bfloat16: float32 alone
     argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
-            "--fit-epoch", "--fit-batch-size", "100"]  # fmt: skip
+            "--fit-epoch", "--fit-batch-size", "100", "--data", str(copy_faces(tmp_path / "faces", 300))]  # fmt: skip
     assert bench.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     timing = next(line for line in lines if line.startswith("Timing 2 turns of 1 steps"))
     assert timing.endswith(training.describe_cpu())
     rows = {line[:44].strip(): line[44:].split() for line in lines if re.search(r"\d+\.\d+x$", line)}
-    fit_epoch = "fit epoch (batch 100, 10 steps, outputs)"
+    fit_epoch = "fit epoch (batch 100, 3 steps, outputs)"
     default = "default step (float32, XLA off)"
     bound = "convolution bound (float32)"
     assert set(rows) == {"reference step (TF tutorial, float32)", default, bound, "input pipeline", fit_epoch}
