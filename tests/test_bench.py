@@ -21,7 +21,8 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     monkeypatch.setattr(outputs, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
     monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: False)  # a CPU without bfloat16: float32 alone
     argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
-            "--fit-epoch", "--fit-batch-size", "100", "--data", str(copy_faces(tmp_path / "faces", 300))]  # fmt: skip
+            "--fit-epoch", "--fit-batch-size", "100", "--data", str(copy_faces(tmp_path / "faces", 300)),
+            "--steps-per-execution", "1", "2"]  # fmt: skip
     assert bench.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     timing = next(line for line in lines if line.startswith("Timing 2 turns of 1 steps"))
@@ -30,14 +31,28 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     fit_epoch = "fit epoch (batch 100, 3 steps, outputs)"
     default = "default step (float32, XLA off)"
     bound = "convolution bound (float32)"
-    assert set(rows) == {"reference step (TF tutorial, float32)", default, bound, "input pipeline", fit_epoch}
+    two_a_call = "project step (float32, XLA off, 2 a call)"
+    reference = "reference step (TF tutorial, float32)"
+    assert set(rows) == {reference, default, two_a_call, bound, "input pipeline", fit_epoch}
     assert all(float(rate) > 0 for rate, _ in rows.values())
     share = float(rows[default][0]) / float(rows[bound][0])
     assert lines[-2] == f"The default step runs at {share:.0%} of its convolution bound."
-    assert rows["reference step (TF tutorial, float32)"][1] == "1.00x"
+    assert rows[reference][1] == "1.00x"
     ratio = float(lines[-1].removeprefix("ratio="))
     assert lines[-1].startswith("ratio=") and ratio == pytest.approx(float(rows[default][1][:-1]), abs=0.006)
     assert len(grids) == 3  # a grid after each fit epoch: the warm-up's and two timed turns
+
+
+def test_steps_per_execution_runs_that_many_steps_in_each_call(monkeypatch):
+    import tensorflow as tf
+
+    built = []
+    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
+    config = TrainConfig(image_size=32, width=4, latent_dim=8, batch_size=8).resolved()
+    run = bench.project_step(config, tf.random.uniform((8, 32, 32, 3), -1.0, 1.0), "float32", False, 3)
+    run(2)
+    gan = built[-1]
+    assert int(gan.g_optimizer.iterations) == int(gan.d_optimizer.iterations) == 6  # two calls of three steps
 
 
 def test_candidates_take_turns_and_the_median_counts():

@@ -1,10 +1,10 @@
 """Time training on this machine: `python -m anime_dcgan.bench` prints images/s and `ratio=` on its last line.
 
-Measures one full training step (D and G updated) of the project's GAN at each precision and XLA setting, a
-reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with two GradientTapes and
-one generator forward shared by both updates, float32, the same networks and batch), the input pipeline, and each
-precision's convolution bound: that step's convolution passes alone, each as often as the step runs it, the fastest
-the step could run on this machine if it did nothing else.
+Measures one full training step (D and G updated) of the project's GAN at each precision, XLA setting and number of
+steps per compiled call, a reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with
+two GradientTapes and one generator forward shared by both updates, float32, the same networks and batch), the input
+pipeline, and each precision's convolution bound: that step's convolution passes alone, each as often as the step
+runs it, the fastest the step could run on this machine if it did nothing else.
 Candidates are timed in turns, each turn after a warm-up, and each figure is the median over the turns, so that a
 busy, shared machine slows them alike. The last line is the images/s of the step `fit` takes by default (its
 precision and XLA setting chosen for this machine) over the reference's.
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from anime_dcgan.commands import UsageError, command, import_tensorflow, program_name
+from anime_dcgan.commands import UsageError, at_least, command, import_tensorflow, program_name
 from anime_dcgan.config import IMAGE_SIZES, PRECISIONS, TrainConfig
 
 REFERENCE = "reference step (TF tutorial, float32)"
@@ -87,18 +87,28 @@ def reference_step(config: TrainConfig, real_batch) -> Callable[[int], None]:
     return run
 
 
-def project_step(config: TrainConfig, real_batch, precision: str, jit_compile: bool) -> Callable[[int], None]:
-    """The project's GAN.train_step as `fit` builds it from `config`, at `precision`, with or without XLA."""
+def project_step(
+    config: TrainConfig, real_batch, precision: str, jit_compile: bool, steps_per_execution: int = 1
+) -> Callable[[int], None]:
+    """The project's GAN.train_step as `fit` builds it from `config`, at `precision`, with or without XLA; each of
+    `run(calls)` runs `steps_per_execution` steps in one compiled call, as `fit --steps-per-execution` does."""
     import tensorflow as tf
 
     from anime_dcgan import training
 
     gan = training.build_gan(dataclasses.replace(config, precision=precision))
-    step = tf.function(gan.train_step, jit_compile=jit_compile)
 
-    def run(steps: int) -> None:
-        for _ in range(steps):
-            logs = step(real_batch)
+    @tf.function(jit_compile=jit_compile)
+    def call(images):
+        logs = gan.train_step(images)
+        if steps_per_execution > 1:  # a Python condition: the loop is in the graph only where asked for
+            for _ in tf.range(steps_per_execution - 1):
+                logs = gan.train_step(images)
+        return logs
+
+    def run(calls: int) -> None:
+        for _ in range(calls):
+            logs = call(real_batch)
         float(logs["d_loss"])
 
     return run
@@ -296,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "this device computes natively: float32, and bfloat16 where --precision auto takes it)")  # fmt: skip
     parser.add_argument("--xla", nargs="+", choices=("off", "on"), default=["off"],
                         help="XLA settings of those steps (default: off)")  # fmt: skip
+    parser.add_argument("--steps-per-execution", nargs="+", type=at_least(1), default=[1], metavar="N",
+                        help="steps per compiled call of those steps, as fit's flag of that name (default: 1); a "
+                             "turn is then --steps calls")  # fmt: skip
     parser.add_argument("--data", help="faces for the pipeline figure (default: the bundled sample)")
     parser.add_argument("--fit-epoch", action="store_true",
                         help="also time whole epochs of fit on those faces, outputs and all, as a run trains them")  # fmt: skip
@@ -308,9 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def step_candidates(config: TrainConfig, precisions: list[str] | None, xla: list[str]) -> tuple[list[Candidate], str]:
-    """The reference step, the default step, the project's step at the other `precisions` (the native ones if None)
-    and `xla` settings, and each precision's convolution bound; and the default's precision."""
+def step_candidates(
+    config: TrainConfig, precisions: list[str] | None, xla: list[str], steps_per_execution: list[int]
+) -> tuple[list[Candidate], str]:
+    """The reference step, the default step, the project's step at the other `precisions` (the native ones if None),
+    `xla` and `steps_per_execution` settings, and each precision's convolution bound; and the default's precision."""
     import_tensorflow()
     import tensorflow as tf
 
@@ -322,14 +337,15 @@ def step_candidates(config: TrainConfig, precisions: list[str] | None, xla: list
     default_precision = resolve_precision(config.precision)
     default_xla = "on" if tf.config.list_physical_devices("GPU") else "off"  # what jit_compile "auto" does
     precisions = precisions or list(dict.fromkeys([default_precision, "float32"]))  # native ones, unless asked
-    settings = [(default_precision, default_xla)]
-    settings += [(p, x) for p in precisions for x in xla if (p, x) != settings[0]]
+    settings = [(default_precision, default_xla, config.steps_per_execution)]
+    settings += [(p, x, n) for p in precisions for x in xla for n in steps_per_execution if (p, x, n) != settings[0]]
     candidates = [Candidate(REFERENCE, config.batch_size, reference_step(config, real_batch))]
-    for i, (precision, on_or_off) in enumerate(settings):
-        name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {on_or_off})"
-        step = project_step(config, real_batch, precision, on_or_off == "on")
-        candidates.append(Candidate(name, config.batch_size, step))
-    for precision in dict.fromkeys(precision for precision, _ in settings):
+    for i, (precision, on_or_off, steps) in enumerate(settings):
+        name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {on_or_off}"
+        name += f", {steps} a call)" if steps > 1 else ")"
+        step = project_step(config, real_batch, precision, on_or_off == "on", steps)
+        candidates.append(Candidate(name, config.batch_size * steps, step))
+    for precision in dict.fromkeys(precision for precision, _, _ in settings):
         bound = convolution_bound(config, precision)
         candidates.append(Candidate(f"convolution bound ({precision})", config.batch_size, bound))
     return candidates, default_precision
@@ -352,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         # The peers first: a Python that cannot run them is an error before anything is built.
         layouts = (False, True) if args.peer_python else ()
         peer_candidates = [peer_step(args.peer_python, config.batch_size, layout, peers) for layout in layouts]
-        candidates, default_precision = step_candidates(config, args.precision, args.xla)
+        candidates, default_precision = step_candidates(config, args.precision, args.xla, args.steps_per_execution)
         candidates += peer_candidates
         candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
         if args.fit_epoch:
