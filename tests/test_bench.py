@@ -21,8 +21,7 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     monkeypatch.setattr(outputs, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
     monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: False)  # a CPU without bfloat16: float32 alone
     argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
-            "--fit-epoch", "--fit-batch-size", "100", "--data", str(copy_faces(tmp_path / "faces", 300)),
-            "--steps-per-execution", "1", "2"]  # fmt: skip
+            "--fit-epoch", "--fit-batch-size", "100", "--data", str(copy_faces(tmp_path / "faces", 300))]  # fmt: skip
     assert bench.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     timing = next(line for line in lines if line.startswith("Timing 2 turns of 1 steps"))
@@ -31,9 +30,8 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     fit_epoch = "fit epoch (batch 100, 3 steps, outputs)"
     default = "default step (float32, XLA off)"
     bound = "convolution bound (float32)"
-    two_a_call = "project step (float32, XLA off, 2 a call)"
     reference = "reference step (TF tutorial, float32)"
-    assert set(rows) == {reference, default, two_a_call, bound, "input pipeline", fit_epoch}
+    assert set(rows) == {reference, default, bound, "input pipeline", fit_epoch}
     assert all(float(rate) > 0 for rate, _ in rows.values())
     share = float(rows[default][0]) / float(rows[bound][0])
     assert lines[-2] == f"The default step runs at {share:.0%} of its convolution bound."
@@ -41,6 +39,18 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     ratio = float(lines[-1].removeprefix("ratio="))
     assert lines[-1].startswith("ratio=") and ratio == pytest.approx(float(rows[default][1][:-1]), abs=0.006)
     assert len(grids) == 3  # a grid after each fit epoch: the warm-up's and two timed turns
+
+
+def test_every_setting_asked_for_is_timed_once_after_the_default():
+    args = bench.build_parser().parse_args(["--xla", "off", "on", "--steps-per-execution", "1", "8"])
+    settings = bench.step_settings(("mixed_bfloat16", "off", 1), ["float32"], args.xla, args.steps_per_execution)
+    assert settings == [("mixed_bfloat16", "off", 1), ("float32", "off", 1), ("float32", "off", 8),
+                        ("float32", "on", 1), ("float32", "on", 8)]  # fmt: skip
+    assert bench.step_settings(("float32", "off", 1), ["float32"], ["off"], [1, 8]) == [
+        ("float32", "off", 1), ("float32", "off", 8)]  # the default once
+    names = ["default step (mixed_bfloat16, XLA off)", "project step (float32, XLA off)",
+             "project step (float32, XLA off, 8 a call)"]  # fmt: skip
+    assert bench.step_names(settings[:3]) == names
 
 
 def test_steps_per_execution_runs_that_many_steps_in_each_call(monkeypatch):

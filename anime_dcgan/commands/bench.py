@@ -321,6 +321,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def step_settings(
+    default: tuple[str, str, int], precisions: list[str], xla: list[str], steps_per_execution: list[int]
+) -> list[tuple[str, str, int]]:
+    """(precision, XLA, steps a call) of the default step, then of every other combination asked for."""
+    others = [(p, x, n) for p in precisions for x in xla for n in steps_per_execution]
+    return [default] + [setting for setting in others if setting != default]
+
+
+def step_names(settings: list[tuple[str, str, int]]) -> list[str]:
+    """The table's name of each of `settings`' steps, the first the default."""
+    names = []
+    for i, (precision, xla, steps) in enumerate(settings):
+        per_call = f", {steps} a call" if steps > 1 else ""
+        names.append(f"{'default' if i == 0 else 'project'} step ({precision}, XLA {xla}{per_call})")
+    return names
+
+
 def step_candidates(
     config: TrainConfig, precisions: list[str] | None, xla: list[str], steps_per_execution: list[int]
 ) -> tuple[list[Candidate], str]:
@@ -337,12 +354,10 @@ def step_candidates(
     default_precision = resolve_precision(config.precision)
     default_xla = "on" if tf.config.list_physical_devices("GPU") else "off"  # what jit_compile "auto" does
     precisions = precisions or list(dict.fromkeys([default_precision, "float32"]))  # native ones, unless asked
-    settings = [(default_precision, default_xla, config.steps_per_execution)]
-    settings += [(p, x, n) for p in precisions for x in xla for n in steps_per_execution if (p, x, n) != settings[0]]
+    default = (default_precision, default_xla, config.steps_per_execution)
+    settings = step_settings(default, precisions, xla, steps_per_execution)
     candidates = [Candidate(REFERENCE, config.batch_size, reference_step(config, real_batch))]
-    for i, (precision, on_or_off, steps) in enumerate(settings):
-        name = f"{'default' if i == 0 else 'project'} step ({precision}, XLA {on_or_off}"
-        name += f", {steps} a call)" if steps > 1 else ")"
+    for (precision, on_or_off, steps), name in zip(settings, step_names(settings)):
         step = project_step(config, real_batch, precision, on_or_off == "on", steps)
         candidates.append(Candidate(name, config.batch_size * steps, step))
     for precision in dict.fromkeys(precision for precision, _, _ in settings):
