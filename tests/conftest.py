@@ -66,6 +66,17 @@ def tiny_gan(loss="bce", optimizer=None, lr=2e-4, seed=0, discriminator_options=
 
 
 @pytest.fixture
+def untrained(monkeypatch) -> list:
+    """Runs stop where training would start, for tests of what a run resolves and writes before its first step: the
+    list gets each such run (training.Run), in order."""
+    from anime_dcgan import training
+
+    started = []
+    monkeypatch.setattr(training.Run, "fit_epochs", lambda self, until, callbacks: started.append(self))
+    return started
+
+
+@pytest.fixture
 def faces(tmp_path) -> Path:
     """A folder of 48 real faces: three batches of 16."""
     return copy_faces(tmp_path / "faces", 48)

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import keras
 import pytest
 
 from anime_dcgan import losses
@@ -91,7 +92,7 @@ def test_every_loss_has_paper_defaults():
     assert TrainConfig(loss="wgan", lr=1e-4, d_steps=2).resolved().d_steps == 2  # flags win
 
 
-def test_config_file_starts_a_run_and_flags_override_it(trained_run, tmp_path, capsys):
+def test_config_file_starts_a_run_and_flags_override_it(trained_run, tmp_path, untrained):
     run = tmp_path / "from-config"
     assert fit.main(["--config", str(trained_run / "config.json"), "--out", str(run), "--epochs", "1",
                      "--label-smoothing", "0.9"]) == 0  # fmt: skip
@@ -99,14 +100,16 @@ def test_config_file_starts_a_run_and_flags_override_it(trained_run, tmp_path, c
     original = json.loads((trained_run / "config.json").read_text())
     assert saved["width"] == original["width"] == 4 and saved["data"] == original["data"]
     assert saved["label_smoothing"] == 0.9 and saved["epochs"] == 1 and saved["out"] == str(run)
+    assert untrained[0].gan.gan_loss.real_target == 0.9  # and the run was built with them
 
 
-def test_config_file_with_another_loss_takes_that_loss_defaults(trained_run, tmp_path):
+def test_config_file_with_another_loss_takes_that_loss_defaults(trained_run, tmp_path, untrained):
     run = tmp_path / "to-wgan"
     assert fit.main(["--config", str(trained_run / "config.json"), "--out", str(run), "--epochs", "1",
                      "--loss", "wgan", "--batch-size", "8"]) == 0  # fmt: skip
     saved = json.loads((run / "config.json").read_text())
     assert (saved["loss"], saved["optimizer"], saved["lr"]) == ("wgan", "rmsprop", 5e-5)
+    assert isinstance(untrained[0].gan.d_optimizer, keras.optimizers.RMSprop)
 
 
 @pytest.mark.parametrize(

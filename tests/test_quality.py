@@ -278,7 +278,7 @@ def test_preset_dcgan_stands_for_its_flags_and_flags_beside_it_win(tmp_path):
     assert (config.optimizer, config.lr, config.beta1) == ("adam", 2e-4, 0.5)  # bce's defaults, not the file's
 
 
-def test_preset_is_applied_by_the_command_line(faces, tmp_path):
+def test_preset_is_applied_by_the_command_line(faces, tmp_path, untrained):
     run = tmp_path / "run"
     recipe = tmp_path / "recipe.json"
     TrainConfig(loss="hinge", spectral_norm=True).save(recipe)
@@ -286,6 +286,7 @@ def test_preset_is_applied_by_the_command_line(faces, tmp_path):
                      "--preset", "dcgan", "--epochs", "1"]) == 0  # fmt: skip
     saved = TrainConfig.load(run / "config.json")
     assert (saved.loss, saved.spectral_norm) == ("bce", False)
+    assert untrained[0].config.batch_size == 16  # the flag over the preset's 128
 
 
 def test_diff_augment_is_applied_to_every_image_d_sees_in_both_updates(real_batch, monkeypatch):

@@ -94,13 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     given = {**PRESETS.get(given.pop("preset", None), {}), **given}
     signal.signal(signal.SIGTERM, interrupt)  # a preemption notice or `kill` stops the run as Ctrl-C does
     try:
-        return train(given, out, config_file, verbose, inception_weights)
+        status = train(given, out, config_file, verbose, inception_weights)
     except KeyboardInterrupt as stop:  # training itself checkpoints first and says where (checkpoints.Interrupted)
         where = str(stop) or "the last checkpoint"
         print(f"\nInterrupted: run the same command with --out {out} to resume from {where}.", flush=True)
-        if argv is None:  # the process is this command's: end it now, everything is on disk
-            end_process(130)
-        return 130
+        status = 130
+    if argv is None:  # the process is this command's: end it now, everything is on disk
+        end_process(status)
+    return status
 
 
 def train(given: dict, out: Path, config_file: str | None, verbose, inception_weights: str | None) -> int:
