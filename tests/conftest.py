@@ -66,6 +66,25 @@ def tiny_gan(loss="bce", optimizer=None, lr=2e-4, seed=0, discriminator_options=
 
 
 @pytest.fixture
+def built(monkeypatch) -> list:
+    """Every GAN the runs of a test build (training.build_gan), in order: the last trained the last run."""
+    from anime_dcgan import training
+
+    gans, build = [], training.build_gan
+    monkeypatch.setattr(training, "build_gan", lambda config: gans.append(build(config)) or gans[-1])
+    return gans
+
+
+def checkpointed_state(gan) -> list:
+    """What a checkpoint restores of `gan`: both networks, both optimizers and its parts' variables, as arrays."""
+    import numpy as np
+
+    parts = [gan.generator, gan.discriminator, gan.d_optimizer, gan.g_optimizer, gan.gan_loss, gan.augment]
+    parts += [gan.ema.model] if gan.ema else []
+    return [np.array(variable) for part in parts for variable in part.variables]
+
+
+@pytest.fixture
 def untrained(monkeypatch) -> list:
     """Runs stop where training would start, for tests of what a run resolves and writes before its first step: the
     list gets each such run (training.Run), in order."""
@@ -74,6 +93,20 @@ def untrained(monkeypatch) -> list:
     started = []
     monkeypatch.setattr(training.Run, "fit_epochs", lambda self, until, callbacks: started.append(self))
     return started
+
+
+def resumed_as_trained(request, argv: list[str], trained):
+    """Resume the run of fit's `argv` up to its first step (conftest's untrained) and check that it holds all that
+    the GAN `trained` ended with: the run (training.Run)."""
+    import numpy as np
+
+    from anime_dcgan.commands import fit
+
+    started = request.getfixturevalue("untrained")
+    assert fit.main(argv) == 0
+    for mine, theirs in zip(checkpointed_state(started[-1].gan), checkpointed_state(trained), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    return started[-1]
 
 
 @pytest.fixture

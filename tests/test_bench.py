@@ -53,11 +53,9 @@ def test_every_setting_asked_for_is_timed_once_after_the_default():
     assert bench.step_names(settings[:3]) == names
 
 
-def test_steps_per_execution_runs_that_many_steps_in_each_call(monkeypatch):
+def test_steps_per_execution_runs_that_many_steps_in_each_call(built):
     import tensorflow as tf
 
-    built = []
-    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
     config = TrainConfig(image_size=32, width=4, latent_dim=8, batch_size=8).resolved()
     run = bench.project_step(config, tf.random.uniform((8, 32, 32, 3), -1.0, 1.0), "float32", False, 3)
     run(2)

@@ -181,9 +181,7 @@ def test_kaggle_data_without_credentials_is_a_one_line_error(tmp_path, monkeypat
     assert not (tmp_path / "run").exists() and not (tmp_path / "data").exists()
 
 
-def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, monkeypatch, capsys):
-    built = []
-    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
+def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built, capsys):
     flags = ["--lr", "1e-4", "--g-lr", "5e-5", "--beta1", "0.3", "--beta2", "0.95", "--d-threshold", "0.05",
              "--g-threshold", "0.01", "--label-smoothing", "0.9", "--batch-size", "8", "--d-steps", "2"]  # fmt: skip
     assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 0
@@ -202,9 +200,7 @@ def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, monkey
     assert (saved.lr, saved.g_lr, saved.batch_size) == (1e-4, 5e-5, 8)
 
 
-def test_lr_decay_on_resume_lowers_the_rates_over_the_last_epochs_and_logs_them(run_copy, monkeypatch):
-    built = []
-    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
+def test_lr_decay_on_resume_lowers_the_rates_over_the_last_epochs_and_logs_them(run_copy, built):
     assert fit.main(["--out", str(run_copy), "--epochs", "4", "--lr-decay", "0.5"]) == 0
     rows = history(run_copy)
     assert [row["g_lr"] for row in rows] == ["", "", "0.0002", "0.0001"]  # epochs 1-2 trained before the decay was on

@@ -1,17 +1,15 @@
 """LeCam regularisation: its anchors and penalty against a NumPy transcription, its place in D's loss, and a run
 that trains, checkpoints its anchors and resumes with them."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from anime_dcgan import losses, training
+from anime_dcgan import losses
 from anime_dcgan.commands import fit
-from anime_dcgan.checkpoints import TrainingCheckpoint
 from anime_dcgan.config import TrainConfig
 from anime_dcgan.lecam import LeCamPenalty
-from conftest import TINY_FLAGS, first_batch, tiny_gan
+from conftest import TINY_FLAGS, first_batch, resumed_as_trained, tiny_gan
 
 
 def reference(steps, weight, decay):
@@ -56,16 +54,13 @@ def test_the_option_turns_it_on():
     assert LeCamPenalty not in kinds(TrainConfig())
 
 
-def test_a_run_checkpoints_its_anchors_and_resumes_with_them(faces, tmp_path):
+def test_a_run_checkpoints_its_anchors_and_resumes_with_them(faces, tmp_path, built, request):
     run = tmp_path / "run"
     flags = ["--data", str(faces), "--out", str(run), *TINY_FLAGS, "--lecam", "0.1", "--verbose", "0"]
     assert fit.main([*flags, "--epochs", "1"]) == 0
-    config = TrainConfig.load(run / "config.json").resolved()
-    gan = training.build_gan(config)
-    checkpoint = TrainingCheckpoint(run / "checkpoints", gan, keras.Variable(np.zeros((64, 8), "float32")), tmp_path / "g.keras")
-    assert checkpoint.restore() == (1, 0)
-    (penalty,) = [p for p in gan.gan_loss.penalties if isinstance(p, LeCamPenalty)]
+    assert "lecam" in (run / "history.csv").read_text().splitlines()[0]
+    resumed = resumed_as_trained(request, [*flags, "--epochs", "2"], built[-1])
+    assert resumed.epoch == 1
+    (penalty,) = [p for p in resumed.gan.gan_loss.penalties if isinstance(p, LeCamPenalty)]
     assert int(penalty.updates) == 3  # three D steps of 16 faces
     assert all(float(anchor) != 0.0 for anchor in penalty.anchors)
-    assert fit.main([*flags, "--epochs", "2"]) == 0
-    assert "lecam" in (run / "history.csv").read_text().splitlines()[0]

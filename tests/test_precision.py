@@ -73,9 +73,7 @@ def test_a_run_records_the_precision_auto_picked_and_cannot_change_it_on_resume(
     assert f"trained with --precision {saved}, not mixed_float16" in capsys.readouterr().err
 
 
-def test_xla_and_steps_per_execution_reach_the_compiled_model_and_train(faces, tmp_path, monkeypatch):
-    built = []
-    monkeypatch.setattr(training, "build_gan", lambda config, build=training.build_gan: built.append(build(config)) or built[-1])
+def test_xla_and_steps_per_execution_reach_the_compiled_model_and_train(faces, tmp_path, built):
     run = tmp_path / "run"
     flags = ["--image-size", "32", "--width", "4", "--latent-dim", "8", "--batch-size", "8"]
     assert fit.main(["--data", str(faces), "--out", str(run), "--epochs", "1", *flags,
