@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -116,14 +117,21 @@ def faces(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory) -> Path:
-    """A run folder after two epochs of the tiny model. Copy it before changing it."""
+def trained_run(tmp_path_factory, worker_id) -> Path:
+    """A run folder after two epochs of the tiny model, trained once for the session: the first pytest-xdist worker
+    to ask trains it, the other waits for it. Copy it before changing it."""
     from anime_dcgan.commands import fit
 
-    root = tmp_path_factory.mktemp("trained")
-    data = copy_faces(root / "faces", 48)
-    run = root / "run"
-    assert fit.main(["--data", str(data), "--out", str(run), "--epochs", "2", *TINY_FLAGS]) == 0
+    # Each worker's temporary folders are in one of the session's own; without workers, in the session's.
+    root = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    run = root / "trained" / "run"
+    with open(root / "trained.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = root / "trained" / "done"
+        if not done.exists():
+            data = copy_faces(root / "trained" / "faces", 48)
+            assert fit.main(["--data", str(data), "--out", str(run), "--epochs", "2", *TINY_FLAGS]) == 0
+            done.touch()
     return run
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import papermill
 import pytest
+from jupyter_client import KernelManager
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["01_data", "02_train", "03_generate"]
@@ -33,8 +36,9 @@ def source(cell: dict) -> str:
     return text if isinstance(text, str) else "".join(text)
 
 
-def execute(name: str, output: Path, **parameters) -> dict:
-    """Run notebooks/<name>.ipynb in quick mode with `parameters`; returns the executed notebook."""
+def execute(name: str, output: Path, kernel: KernelManager | None = None, **parameters) -> dict:
+    """Run notebooks/<name>.ipynb in quick mode with `parameters`, in a kernel of its own or in `kernel`; returns the
+    executed notebook."""
     papermill.execute_notebook(
         str(NOTEBOOKS / f"{name}.ipynb"),
         str(output),
@@ -43,8 +47,20 @@ def execute(name: str, output: Path, **parameters) -> dict:
         kernel_name="python3",
         progress_bar=False,
         execution_timeout=300,
+        **({"km": kernel} if kernel else {}),
     )
     return load(output)
+
+
+@contextlib.contextmanager
+def running_kernel() -> Iterator[KernelManager]:
+    """A python3 kernel started in notebooks/, as Jupyter starts one, for notebooks run in it one after another."""
+    kernel = KernelManager(kernel_name="python3")
+    kernel.start_kernel(cwd=str(NOTEBOOKS))
+    try:
+        yield kernel
+    finally:
+        kernel.shutdown_kernel(now=True)
 
 
 def outputs(notebook: dict) -> list[dict]:
@@ -95,14 +111,15 @@ def test_data_notebook_shows_faces_and_times_the_pipeline(tmp_path):
 
 def test_train_notebook_trains_shows_the_run_and_resumes(tmp_path):
     run = tmp_path / "run"
-    notebook = execute("02_train", tmp_path / "02_train.ipynb", run_dir=str(run))
+    with running_kernel() as kernel:
+        notebook = execute("02_train", tmp_path / "02_train.ipynb", kernel, run_dir=str(run))
+        # As its last cell says: set epochs higher and run the cells again.
+        again = execute("02_train", tmp_path / "02_train_resumed.ipynb", kernel, run_dir=str(run), epochs=2)
     for name in ("samples/epoch_0001.png", "progress.gif", "losses.png", "history.csv", "generator.keras", "config.json"):
         assert (run / name).is_file(), name
     assert mime_count(notebook, "image/png") >= 2  # the latest grid and losses.png
     assert mime_count(notebook, "image/gif") == 1  # progress.gif
     assert "Writing the run to" in stdout(notebook)
-
-    again = execute("02_train", tmp_path / "02_train_resumed.ipynb", run_dir=str(run), epochs=2)
     assert "Resuming" in stdout(again)
     assert (run / "samples" / "epoch_0002.png").is_file()
     assert json.loads((run / "config.json").read_text())["width"] == 8  # quick's tiny model

@@ -32,13 +32,13 @@ def test_a_step_at_each_precision_is_finite_and_draws_float32_images(precision, 
 
 def test_float16_recovers_from_an_overflowing_loss_scale(real_batch):
     gan = training.build_gan(TrainConfig(precision="mixed_float16", **TINY).resolved())
-    gan.d_optimizer.dynamic_scale.assign(2.0**40)  # far beyond float16: every gradient overflows at first
+    gan.d_optimizer.dynamic_scale.assign(2.0**30)  # far beyond float16: every gradient overflows at first
     before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
     gan.train_step(real_batch)
-    assert float(gan.d_optimizer.dynamic_scale) == 2.0**39  # the step was skipped and the scale halved
+    assert float(gan.d_optimizer.dynamic_scale) == 2.0**29  # the step was skipped and the scale halved
     assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, gan.discriminator.trainable_weights))
-    step = tf.function(gan.train_step)  # traced once: forty eager steps would take ten times as long
-    for _ in range(40):
+    step = tf.function(gan.train_step)  # traced once: twenty eager steps would take five times as long
+    for _ in range(20):
         logs = step(real_batch)
     assert float(gan.d_optimizer.dynamic_scale) < 2.0**20 and float(logs["nonfinite"]) == 0
     after = [w.numpy() for w in gan.discriminator.trainable_weights]
