@@ -210,7 +210,7 @@ def server(browser, tmp_path_factory):
         while f"Serving the demo at {address} (Ctrl-C stops it)" not in log_path.read_text():
             assert process.poll() is None, f"the demo stopped:\n{log_path.read_text()}"
             assert time.monotonic() < deadline, f"the demo did not start in 240 s:\n{log_path.read_text()}"
-            time.sleep(0.5)
+            time.sleep(0.1)
         yield address
     finally:
         process.send_signal(signal.SIGINT)
