@@ -1,5 +1,6 @@
-"""For each case, trains a tiny GAN for two steps on one device, then from the same weights, seed and batches on two
-logical CPU devices under MirroredStrategy, and prints both runs' weights' largest difference and losses as JSON.
+"""For each case, trains a tiny GAN for two steps on one device (eagerly), then from the same weights, seed and batches
+on two logical CPU devices under MirroredStrategy, and prints both runs' weights' largest difference and losses as
+JSON.
 
 A script, run in its own process by tests/test_distribute.py: the logical devices must be set up before TensorFlow
 starts. Usage: python mirrored_step.py CASES_JSON, a list of [LOSS, COMPILE_OPTIONS, DISCRIMINATOR_OPTIONS]; it prints
@@ -58,6 +59,7 @@ def networks(gan: GAN) -> list[np.ndarray]:
 def compare(strategy: tf.distribute.Strategy, loss: str, options: dict, d_options: dict) -> dict:
     batches = tf.data.Dataset.from_tensor_slices(first_batch(32)).batch(16)  # two steps of 16 faces
     single, mirrored = (build(each, loss, options, d_options) for each in (tf.distribute.get_strategy(), strategy))
+    single.run_eagerly = True  # the reference: two steps as plain operations, without a graph to trace
     before = networks(single)
     for weight, value in zip(weights(mirrored), before):
         weight.assign(value)
