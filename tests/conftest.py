@@ -6,6 +6,7 @@ import fcntl
 import functools
 import os
 import shutil
+import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,6 +27,16 @@ LONGEST_FIRST = ("test_fit.py", "test_distribute.py", "test_variants.py", "test_
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's tests keep their order
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A pytest-xdist worker, its results sent, ends at once: the interpreter's teardown of what TensorFlow holds
+    after hundreds of tests takes seconds, for nothing (fit's own process ends the same way)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def copy_faces(folder: Path, count: int) -> Path:
