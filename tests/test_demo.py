@@ -45,9 +45,17 @@ def test_a_model_that_cannot_be_loaded_is_one_line_before_serving(tmp_path, monk
     assert error.count("\n") == 1 and error.startswith("error: no generator at") and "pass a run folder" in error
 
 
+def test_timed_is_the_median_of_its_runs_after_a_warm_up(monkeypatch):
+    clock = iter([0.0, 5.0, 10.0, 11.0, 20.0, 22.0])  # three timed runs: 5 s, 1 s and 2 s
+    monkeypatch.setattr(demo.time, "perf_counter", lambda: next(clock))
+    runs = []
+    assert demo.timed(lambda: runs.append(len(runs))) == 2.0
+    assert runs == [0, 1, 2, 3]  # the warm-up, then the three
+
+
 def test_bench_prints_how_long_a_draw_an_interpolation_and_a_projection_take(monkeypatch, capsys):
-    timed = demo.timed
-    monkeypatch.setattr(demo, "timed", lambda work, repeats=3: timed(work, 1))  # the lines, not steady figures
+    timed = demo.timed  # once after its warm-up: the lines are the subject here, not steady figures
+    monkeypatch.setattr(demo, "timed", lambda work, repeats=3: timed(work, 1))
     assert demo.main(["--bench"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     times = {re.sub(r"\s+\S+ s$", "", line): float(line.split()[-2]) for line in lines[1:]}
