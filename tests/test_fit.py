@@ -255,7 +255,10 @@ def test_a_second_fit_on_a_run_being_trained_is_refused_and_touches_nothing(run_
 def locks_while_training(monkeypatch, run: Path) -> list[dict]:
     """What run.lock holds each time training starts, in place of the training (the lock is the subject)."""
     seen = []
-    record = lambda self, *args: seen.append(json.loads((run / "run.lock").read_text()))  # noqa: E731
+
+    def record(self, until, callbacks):
+        seen.append(json.loads((run / "run.lock").read_text()))
+
     monkeypatch.setattr(training.Run, "fit_epochs", record)
     return seen
 
