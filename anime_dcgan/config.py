@@ -294,6 +294,9 @@ class TrainConfig:
                                "quality", unit_interval, metavar="TARGET", default_text="0, off", before=0.0)
     ada_speed: int = option(100_000, "ADA: images over which p can go from 0 to 1", "quality", positive_int,
                             metavar="IMAGES", before=100_000)
+    mirror: bool = option(False, "flip each training face left to right with probability 1/2 each time it is drawn "
+                          "(x-flips): twice the faces to learn from, since a face drawn either way is still a face",
+                          "quality", before=False)
     ema: float | None = option(0.999, "keep an exponential moving average of G's weights (e.g. 0.999) and sample, "
                                "evaluate and export it; 0 turns it off", "quality", decay, parse=ema_decay,
                                metavar="DECAY", fixed=True, before=None)

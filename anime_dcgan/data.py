@@ -217,18 +217,39 @@ def check_enough(folder: ImageFolder, batch_size: int) -> None:
 
 
 def training_stream(
-    images: Images, batch_size: int, seed: int, first_epoch: int = 0, first_step: int = 0, scaled: bool = False
+    images: Images,
+    batch_size: int,
+    seed: int,
+    first_epoch: int = 0,
+    first_step: int = 0,
+    scaled: bool = False,
+    mirror: bool = False,
 ) -> tf.data.Dataset:
     """Endless batches of `images`, epoch after epoch, starting at step `first_step` of `first_epoch`: as uint8
     pixels (the GAN scales them on its device: a quarter of the bytes of float32 to copy there), or in [-1, 1] if
-    `scaled`.
+    `scaled`; with `mirror`, each image flipped left to right or not by a coin (see `mirrored`).
 
     The order of every epoch follows from `seed` alone, and skipping ahead skips indices, not images, so a run
     resumed at any step (in a new process) sees the batches an uninterrupted run would have, at once.
     """
     count = int(images.shape[0])
     indices = shuffled_indices(count, batch_size, seed).repeat()
-    stream = gathered(images, indices.skip(first_epoch * (count // batch_size) + first_step), scaled)
+    first = first_epoch * (count // batch_size) + first_step
+    stream = gathered(images, indices.skip(first), scaled)
+    if mirror:
+        stream = mirrored(stream, seed, first)
     options = tf.data.Options()  # several workers share out the batches (they come from memory, not files)
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return stream.with_options(options)
+
+
+def mirrored(batches: tf.data.Dataset, seed: int, first_step: int = 0) -> tf.data.Dataset:
+    """`batches` with each image flipped left to right with probability 1/2: a face drawn either way is still a face,
+    so the training set is twice as large (x-flips). The coins of step s follow from (seed, s) alone, so a run
+    resumed at step `first_step` flips as an uninterrupted one did."""
+
+    def flip(step: tf.Tensor, images: tf.Tensor) -> tf.Tensor:
+        coins = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed=tf.stack([tf.cast(seed, tf.int64), step]))
+        return tf.where(coins < 0.5, tf.reverse(images, axis=[2]), images)
+
+    return batches.enumerate(first_step).map(flip, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

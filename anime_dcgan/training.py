@@ -347,7 +347,7 @@ class Run:
         while self.epoch < until:
             end = self.epoch + 1 if self.step else until
             stream = data.training_stream(self.images, self.images_per_step, self.config.seed, self.epoch, self.step,
-                                          scaled=scaled)  # fmt: skip
+                                          scaled=scaled, mirror=self.config.mirror)  # fmt: skip
             history = self.gan.fit(
                 stream,
                 epochs=end,

@@ -83,6 +83,11 @@ declare -A candidates=(
   [bcr-10]="--bcr 10"
   [resnet]="--architecture resnet"
   [resnet-relativistic]="--architecture resnet --loss relativistic"
+  # Each training face flipped left to right at random (x-flips, twice the faces): on the default, with another
+  # seed, and with the relativistic loss.
+  [mirror]="--mirror"
+  [mirror-seed1]="--mirror --seed 1"
+  [relativistic-mirror]="--loss relativistic --mirror"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema

@@ -216,7 +216,7 @@ def pipeline(config: TrainConfig) -> Callable[[int], None]:
 
     images, folder = data.load_images(config.data_folder, config.image_size)
     data.check_enough(folder, config.batch_size)
-    batches = iter(data.training_stream(images, config.batch_size, seed=0))
+    batches = iter(data.training_stream(images, config.batch_size, seed=0, mirror=config.mirror))
 
     def run(steps: int) -> None:
         for _ in range(steps):
