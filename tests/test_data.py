@@ -114,3 +114,20 @@ def test_a_set_too_big_for_memory_is_decoded_once_into_a_file_and_batched_from_i
     for batch, batch_from_file in zip(*batches):
         assert batch.dtype == batch_from_file.dtype == tf.uint8 and batch.shape == batch_from_file.shape == (2, 32, 32, 3)
         np.testing.assert_array_equal(batch, batch_from_file)
+
+
+def test_mirror_flips_each_face_by_a_coin_that_a_resumed_stream_draws_again():
+    images = tf.Variable(np.random.default_rng(0).integers(0, 256, (24, 8, 8, 3), dtype=np.uint8))
+    plain = [batch.numpy() for batch in data.training_stream(images, 4, seed=3).take(12)]  # 6 steps an epoch
+    mirrored = [batch.numpy() for batch in data.training_stream(images, 4, seed=3, mirror=True).take(12)]
+    flipped = []
+    for faces, drawn in zip(plain, mirrored):
+        for face, seen in zip(faces, drawn):
+            assert np.array_equal(seen, face) or np.array_equal(seen, face[:, ::-1])  # the same face, either way
+            flipped.append(not np.array_equal(seen, face))
+    assert 0.25 < np.mean(flipped) < 0.75
+    resumed = data.training_stream(images, 4, seed=3, first_epoch=1, first_step=2, mirror=True).take(4)
+    for drawn, again in zip(mirrored[8:], resumed):
+        np.testing.assert_array_equal(again, drawn)
+    other_seed = data.mirrored(data.training_stream(images, 4, seed=3).take(12), seed=4)
+    assert [not np.array_equal(a, b) for faces, drawn in zip(plain, other_seed) for a, b in zip(faces, drawn)] != flipped

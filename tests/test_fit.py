@@ -20,6 +20,7 @@ from anime_dcgan.commands import fit
 from anime_dcgan.outputs import read_history
 from anime_dcgan.checkpoints import TrainingCheckpoint
 from anime_dcgan.config import TrainConfig
+from anime_dcgan.data import mirrored
 from anime_dcgan.sampling import load_generator
 from conftest import TINY_FLAGS, copy_faces, resumed_as_trained
 
@@ -181,10 +182,14 @@ def test_kaggle_data_without_credentials_is_a_one_line_error(tmp_path, monkeypat
     assert not (tmp_path / "run").exists() and not (tmp_path / "data").exists()
 
 
-def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built, capsys):
+def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built, capsys, monkeypatch):
     flags = ["--lr", "1e-4", "--g-lr", "5e-5", "--beta1", "0.3", "--beta2", "0.95", "--d-threshold", "0.05",
-             "--g-threshold", "0.01", "--label-smoothing", "0.9", "--batch-size", "8", "--d-steps", "2"]  # fmt: skip
+             "--g-threshold", "0.01", "--label-smoothing", "0.9", "--batch-size", "8", "--d-steps", "2",
+             "--mirror"]  # fmt: skip
+    streams = []
+    monkeypatch.setattr("anime_dcgan.data.mirrored", lambda *args: streams.append(args) or mirrored(*args))
     assert fit.main(["--out", str(run_copy), "--epochs", "3", *flags]) == 0
+    assert len(streams) == 1  # epoch 3's faces came flipped at random
     gan = built[-1]  # read back from the model that trained epoch 3, after its checkpoint was restored
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-4)
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(5e-5)
@@ -194,7 +199,8 @@ def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built,
     assert int(gan.d_optimizer.iterations) > int(gan.g_optimizer.iterations)  # 2 D steps per G step in epoch 3
     out = capsys.readouterr().out
     changed = next(line for line in out.splitlines() if line.startswith("Changed on resume"))
-    for text in ("--lr 0.0002 -> 0.0001", "--g-lr None -> 5e-05", "--batch-size 16 -> 8", "--d-steps 1 -> 2"):
+    for text in ("--lr 0.0002 -> 0.0001", "--g-lr None -> 5e-05", "--batch-size 16 -> 8", "--d-steps 1 -> 2",
+                 "--mirror False -> True"):
         assert text in changed
     saved = TrainConfig.load(run_copy / "config.json")
     assert (saved.lr, saved.g_lr, saved.batch_size) == (1e-4, 5e-5, 8)
