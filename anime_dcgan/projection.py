@@ -16,6 +16,7 @@ import tensorflow as tf
 from PIL import Image
 
 from anime_dcgan.images import to_uint8
+from anime_dcgan.progress import progress_bar
 from anime_dcgan.sampling import latent_noise
 
 Features = Callable[[tf.Tensor], tf.Tensor]  # faces in [-1, 1], NHWC -> (N, D) float features
@@ -140,7 +141,7 @@ def project(
     size, latent_dim = generator.output_shape[1], generator.input_shape[-1]
     objective = Objective(fit_image(target, size), perceptual, weight)
     refine_steps = refine_steps if perceptual is not None else 0
-    bar = keras.utils.Progbar(steps + refine_steps, unit_name="step", stateful_metrics=["pixel", "loss"])
+    bar = progress_bar(steps + refine_steps, "step", stateful_metrics=["pixel", "loss"])
     done = itertools.count(1)
 
     def reporter(name: str) -> Callable[[np.ndarray], None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import tarfile
 from pathlib import Path
 
@@ -368,3 +369,15 @@ def test_evaluate_prints_fid_and_kid(inception, monkeypatch, tmp_path, capsys):
     expected = metrics.fid_kid(*(metrics.folder_features(inception, f, 64, cache=False) for f in (real, fake)))
     assert lines[-2] == f"fid={expected['fid']:.4f}"
     assert lines[-1].startswith(f"kid={expected['kid']:.6f} ± ")
+
+
+def test_feature_progress_is_one_plain_line_in_a_log_and_redrawn_on_a_terminal(capsys, monkeypatch):
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.GlobalAveragePooling2D()])
+    images = np.zeros((40, 4, 4, 3), np.uint8)
+    metrics.compute_features(model, images, progress=True)  # captured: not a terminal, as in a log file
+    out = capsys.readouterr().out
+    assert out.strip().startswith("40/40") and out.count("\n") == 1
+    assert "\x1b" not in out and "\b" not in out
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    metrics.compute_features(model, images, progress=True)
+    assert "\x1b[" in capsys.readouterr().out  # the coloured bar, redrawn

@@ -14,6 +14,7 @@ from anime_dcgan.data import decoded_batches, find_image_files
 from anime_dcgan.files import replace_atomically
 from anime_dcgan.metrics.errors import MetricsError
 from anime_dcgan.metrics.inception import CACHE_ROOT, FEATURE_DIM
+from anime_dcgan.progress import progress_bar
 from anime_dcgan.sampling import generate_faces
 
 FEATURE_CACHE = CACHE_ROOT / "fid"  # features of real-image folders
@@ -30,7 +31,7 @@ def _batches(images: np.ndarray | Iterable[np.ndarray]) -> Iterator[np.ndarray]:
 
 
 def _extract(model: keras.Model, images, total: int | None, progress: bool) -> np.ndarray:
-    bar = keras.utils.Progbar(total, unit_name="image") if progress else None
+    bar = progress_bar(total, "image") if progress else None
     features, seen = [], 0
     for batch in _batches(images):
         features.append(np.asarray(model.predict_on_batch(batch.astype(np.float32)), np.float32))
