@@ -249,7 +249,10 @@ def mirrored(batches: tf.data.Dataset, seed: int, first_step: int = 0) -> tf.dat
     resumed at step `first_step` flips as an uninterrupted one did."""
 
     def flip(step: tf.Tensor, images: tf.Tensor) -> tf.Tensor:
-        coins = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed=tf.stack([tf.cast(seed, tf.int64), step]))
-        return tf.where(coins < 0.5, tf.reverse(images, axis=[2]), images)
+        count = tf.shape(images)[0]
+        heads = tf.random.stateless_uniform([count], seed=tf.stack([tf.cast(seed, tf.int64), step])) < 0.5
+        both_ways = tf.concat([images, tf.reverse(images, axis=[2])], axis=0)
+        # Each face's way in one gather: quicker than a tf.where over every pixel.
+        return tf.gather(both_ways, tf.range(count) + count * tf.cast(heads, tf.int32))
 
     return batches.enumerate(first_step).map(flip, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

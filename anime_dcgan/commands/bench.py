@@ -3,8 +3,8 @@
 Measures one full training step (D and G updated) of the project's GAN at each precision, XLA setting and number of
 steps per compiled call, a reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with
 two GradientTapes and one generator forward shared by both updates, float32, the same networks and batch), the input
-pipeline, and each precision's convolution bound: that step's convolution passes alone, each as often as the step
-runs it, the fastest the step could run on this machine if it did nothing else.
+pipeline (plain and with --mirror's x-flips), and each precision's convolution bound: that step's convolution passes
+alone, each as often as the step runs it, the fastest the step could run on this machine if it did nothing else.
 Candidates are timed in turns, each turn after a warm-up, and each figure is the median over the turns, so that a
 busy, shared machine slows them alike. The last line is the images/s of the step `fit` takes by default (its
 precision and XLA setting chosen for this machine) over the reference's.
@@ -210,19 +210,25 @@ def convolution_bound(config: TrainConfig, precision: str) -> Callable[[int], No
     return run
 
 
-def pipeline(config: TrainConfig) -> Callable[[int], None]:
-    """Batches of the input pipeline on `config`'s data, as `fit` reads them (decoded once, then gathered)."""
+def pipelines(config: TrainConfig) -> list[Candidate]:
+    """The input pipeline on `config`'s data as `fit` reads it (decoded once, then gathered), plain and with
+    `--mirror`'s x-flips."""
     from anime_dcgan import data
 
     images, folder = data.load_images(config.data_folder, config.image_size)
     data.check_enough(folder, config.batch_size)
-    batches = iter(data.training_stream(images, config.batch_size, seed=0, mirror=config.mirror))
 
-    def run(steps: int) -> None:
-        for _ in range(steps):
-            next(batches)
+    def batches(mirror: bool) -> Callable[[int], None]:
+        stream = iter(data.training_stream(images, config.batch_size, seed=0, mirror=mirror))
 
-    return run
+        def run(steps: int) -> None:
+            for _ in range(steps):
+                next(stream)
+
+        return run
+
+    return [Candidate("input pipeline", config.batch_size, batches(mirror=False)),
+            Candidate("input pipeline, x-flips (--mirror)", config.batch_size, batches(mirror=True))]  # fmt: skip
 
 
 def fit_epochs(config: TrainConfig, run_dir: Path) -> Candidate:
@@ -385,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         peer_candidates = [peer_step(args.peer_python, config.batch_size, layout, peers) for layout in layouts]
         candidates, default_precision = step_candidates(config, args.precision, args.xla, args.steps_per_execution)
         candidates += peer_candidates
-        candidates.append(Candidate("input pipeline", config.batch_size, pipeline(config)))
+        candidates += pipelines(config)
         if args.fit_epoch:
             fit_config = dataclasses.replace(config, batch_size=args.fit_batch_size)
             candidates.append(fit_epochs(fit_config, Path(scratch)))
