@@ -374,6 +374,7 @@ def test_evaluate_prints_fid_and_kid(inception, monkeypatch, tmp_path, capsys):
 def test_feature_progress_is_one_plain_line_in_a_log_and_redrawn_on_a_terminal(capsys, monkeypatch):
     model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.GlobalAveragePooling2D()])
     images = np.zeros((40, 4, 4, 3), np.uint8)
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)  # imported by the notebook tests' worker: no kernel
     metrics.compute_features(model, images, progress=True)  # captured: not a terminal, as in a log file
     out = capsys.readouterr().out
     assert out.strip().startswith("40/40") and out.count("\n") == 1
