@@ -91,6 +91,7 @@ declare -A candidates=(
   # The relativistic loss with weaker R1 and R2 penalties (StyleGAN2's rule of thumb, 0.0002 x 64^2 / 32, gives 0.03).
   [relativistic-gamma0.1]="--loss relativistic --gamma 0.1"
   [relativistic-gamma0.1-seed1]="--loss relativistic --gamma 0.1 --seed 1"
+  [relativistic-gamma0.03]="--loss relativistic --gamma 0.03"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
