@@ -275,7 +275,8 @@ class TrainConfig:
     r1: float = option(0.0, "R1 penalty gamma/2 E||grad D(x)||^2 on real images; 0 turns it off", "quality",
                        non_negative_float, metavar="GAMMA", default_text="0, off", before=0.0,
                        part="anime_dcgan.losses:R1Penalty")
-    r1_every: int = option(1, "lazy R1: apply the penalty (scaled by K) every K discriminator steps", "quality",
+    r1_every: int = option(1, "lazy R1 (and the relativistic loss's R1 and R2): apply the penalty (scaled by K) "
+                           "every K discriminator steps", "quality",
                            positive_int, metavar="K", before=1)
     lecam: float = option(0.0, "LeCam regularisation weight (Tseng et al. 2021): keeps D's outputs on real and fake "
                           "images near their moving averages, against overfitting a small training set; 0 turns it "
@@ -439,9 +440,14 @@ def resume_or_new(run_dir: str | Path, given: dict, config_file: str | Path | No
             )
         return dataclasses.replace(saved, out=str(run_dir), **given).resolved()
     base = TrainConfig.load(config_file) if config_file else TrainConfig()
-    if "loss" in given and given["loss"] != base.loss:  # the other loss's defaults, not the file's
+    return overridden(base, {"out": str(run_dir), **given})
+
+
+def overridden(base: TrainConfig, given: dict) -> TrainConfig:
+    """`base` with the options in `given` on top, resolved; a loss given takes its own defaults, not `base`'s."""
+    if "loss" in given and given["loss"] != base.loss:
         base = dataclasses.replace(base, **{name: None for name in LOSS_DEFAULTS.get(base.loss, {})})
-    return dataclasses.replace(base, out=str(run_dir), **given).resolved()
+    return dataclasses.replace(base, **given).resolved()
 
 
 def reference_markdown() -> str:

@@ -249,12 +249,13 @@ class RelativisticLoss(GANLoss):
     """The relativistic pairing loss with R1 and R2 (R3GAN, Huang et al. 2024; Jolicoeur-Martineau 2019): D minimises
     E[softplus(D(G(z)) - D(x))] over paired real and generated images, G minimises E[softplus(D(x) - D(G(z)))], and
     gamma/2 E||grad D||^2 on both real (R1) and generated (R2) images keeps D smooth where either lies. The critic
-    has no normalisation: BatchNorm would tie the per-sample penalties together."""
+    has no normalisation: BatchNorm would tie the per-sample penalties together. With `r1_every` K > 1 both
+    penalties are lazy, applied (scaled by K) every K-th D update, which takes most of their cost off the step."""
 
     critic_normalization = "none"
 
-    def __init__(self, gamma: float = 1.0, penalties: Sequence[Penalty] = ()):
-        super().__init__([R1Penalty(gamma), R2Penalty(gamma), *penalties])
+    def __init__(self, gamma: float = 1.0, r1_every: int = 1, penalties: Sequence[Penalty] = ()):
+        super().__init__([R1Penalty(gamma, r1_every), R2Penalty(gamma, r1_every), *penalties])
 
     def discriminator(self, real, fake):
         return ops.mean(ops.softplus(fake - real))

@@ -9,7 +9,7 @@ import pytest
 
 from anime_dcgan import outputs, training
 from anime_dcgan.commands import bench
-from anime_dcgan.config import TrainConfig
+from anime_dcgan.config import LOSS_SPECS, TrainConfig
 from conftest import copy_faces
 
 
@@ -20,8 +20,12 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     save_png = outputs.save_png
     monkeypatch.setattr(outputs, "save_png", lambda grid, path: grids.append(path) or save_png(grid, path))
     monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: False)  # a CPU without bfloat16: float32 alone
+    built_configs = []
+    build_gan = training.build_gan
+    monkeypatch.setattr(training, "build_gan", lambda config: built_configs.append(config) or build_gan(config))
     argv = ["--image-size", "32", "--width", "4", "--batch-size", "8", "--steps", "1", "--repeats", "2",
-            "--fit-epoch", "--fit-batch-size", "100", "--data", str(copy_faces(tmp_path / "faces", 300))]  # fmt: skip
+            "--fit-epoch", "--fit-batch-size", "100", "--data", str(copy_faces(tmp_path / "faces", 300)),
+            "--recipe", "--loss hinge --lr 3e-4"]  # fmt: skip
     assert bench.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     timing = next(line for line in lines if line.startswith("Timing 2 turns of 1 steps"))
@@ -32,7 +36,10 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     bound = "convolution bound (float32)"
     reference = "reference step (TF tutorial, float32)"
     pipelines = {"input pipeline", "input pipeline, x-flips (--mirror)"}
-    assert set(rows) == {reference, default, bound, *pipelines, fit_epoch}
+    recipe = "recipe step (--loss hinge --lr 3e-4)"
+    assert set(rows) == {reference, default, bound, *pipelines, fit_epoch, recipe}
+    hinge = [config for config in built_configs if config.loss == "hinge"]
+    assert [(config.lr, config.batch_size, config.precision) for config in hinge] == [(3e-4, 8, "float32")]
     assert all(float(rate) > 0 for rate, _ in rows.values())
     share = float(rows[default][0]) / float(rows[bound][0])
     assert lines[-2] == f"The default step runs at {share:.0%} of its convolution bound."
@@ -77,6 +84,21 @@ def test_nonsense_bench_flags_are_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
         bench.main(["--steps", "0"])
     assert exit_info.value.code == 2 and "--steps must be a positive whole number" in capsys.readouterr().err
+
+
+def test_a_recipe_is_fits_flags_over_the_benchs_settings_and_nonsense_is_a_one_line_error(capsys):
+    config = TrainConfig(batch_size=128, image_size=32, width=4).resolved()
+    recipe = bench.recipe_config(config, "--loss relativistic --gamma 0.1 --r1-every 16")
+    assert (recipe.loss, recipe.gamma, recipe.r1_every, recipe.batch_size, recipe.width) == (
+        "relativistic", 0.1, 16, 128, 4)  # fmt: skip
+    assert (recipe.beta1, recipe.beta2) == (0.0, 0.99)  # the relativistic loss's own optimizer defaults
+    dcgan = bench.recipe_config(config, "--preset dcgan --width 8")
+    assert (dcgan.augment, dcgan.ema, dcgan.width) == ("", None, 8)
+    assert bench.main(["--recipe", "--loss nonsense"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: --recipe '--loss nonsense': argument --loss: invalid choice: 'nonsense' (choose from "
+        + ", ".join(f"'{name}'" for name in LOSS_SPECS) + ")"
+    ]
 
 
 CONVOLUTION_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "ExtractImagePatches")

@@ -140,3 +140,17 @@ def test_relativistic_loss_adds_r1_on_real_and_r2_on_generated_faces_at_half_gam
     assert float(loss.trackers["r1"].result()) == pytest.approx(r1, rel=1e-5)
     assert float(loss.trackers["r2"].result()) == pytest.approx(r2, rel=1e-5)
     assert losses.build(TrainConfig(loss="relativistic", gamma=0.5).resolved()).penalties[1].gamma == 0.5
+
+
+def test_relativistic_loss_with_r1_every_k_applies_both_penalties_every_kth_d_update_scaled_by_k():
+    critic = tiny_critic()
+    rng = np.random.default_rng(1)
+    real, fake = (keras.ops.convert_to_tensor(rng.uniform(-1, 1, (3, 4, 4, 3)).astype(np.float32)) for _ in range(2))
+    real_outputs, fake_outputs = critic(real), critic(fake)
+    loss = losses.build(TrainConfig(loss="relativistic", gamma=3.0, r1_every=2).resolved())
+    objective = float(loss.discriminator(real_outputs, fake_outputs))
+    r1, r2 = (float(losses.squared_gradient_norm(critic, images)) for images in (real, fake))
+    for step, expected in [(0, objective + 2 * 1.5 * (r1 + r2)), (1, objective), (4, objective + 3.0 * (r1 + r2))]:
+        critique = losses.Critique(critic, real, fake, real_outputs, fake_outputs, step=keras.Variable(step))
+        assert float(loss.discriminator_loss(critique)) == pytest.approx(expected, rel=1e-5)
+    assert float(loss.trackers["r2"].result()) == pytest.approx(r2, rel=1e-5)  # the due steps' mean

@@ -1,7 +1,7 @@
 """Time training on this machine: `python -m anime_dcgan.bench` prints images/s and `ratio=` on its last line.
 
 Measures one full training step (D and G updated) of the project's GAN at each precision, XLA setting and number of
-steps per compiled call, a reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with
+steps per compiled call (and of other recipes, given as fit's flags), a reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with
 two GradientTapes and one generator forward shared by both updates, float32, the same networks and batch), the input
 pipeline (plain and with --mirror's x-flips), and each precision's convolution bound: that step's convolution passes
 alone, each as often as the step runs it, the fastest the step could run on this machine if it did nothing else.
@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import io
+import shlex
 import statistics
 import subprocess
 import tempfile
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anime_dcgan.commands import UsageError, at_least, command, import_tensorflow, program_name
-from anime_dcgan.config import IMAGE_SIZES, PRECISIONS, TrainConfig
+from anime_dcgan.config import IMAGE_SIZES, PRECISIONS, TrainConfig, overridden
 
 REFERENCE = "reference step (TF tutorial, float32)"
 BATCH_SIZE = 128  # the tutorial's and the paper's batch, at which the reference step is compared
@@ -315,6 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps-per-execution", nargs="+", type=at_least(1), default=[1], metavar="N",
                         help="steps per compiled call of those steps, as fit's flag of that name (default: 1); a "
                              "turn is then --steps calls")  # fmt: skip
+    parser.add_argument("--recipe", action="append", default=[], metavar="FLAGS",
+                        help="fit's flags of another recipe whose step to time beside the default step, at its "
+                             "precision and XLA setting, e.g. --recipe='--loss relativistic --gamma 0.1'; the "
+                             "batch, image size and width are the bench's unless the flags set them; repeatable")  # fmt: skip
     parser.add_argument("--data", help="faces for the pipeline figure (default: the bundled sample)")
     parser.add_argument("--fit-epoch", action="store_true",
                         help="also time whole epochs of fit on those faces, outputs and all, as a run trains them")  # fmt: skip
@@ -325,6 +331,21 @@ def build_parser() -> argparse.ArgumentParser:
                              "to time PyTorch's DCGAN step, experiments/pytorch_dcgan.py, in the same turns, NCHW "
                              "and channels-last; 64 px, width 64 only")  # fmt: skip
     return parser
+
+
+def recipe_config(config: TrainConfig, flags: str) -> TrainConfig:
+    """`config` with `fit`'s `flags` on top; raises UsageError with fit's complaint about flags it refuses."""
+    from anime_dcgan.commands import fit
+
+    complaint = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(complaint):
+            given = vars(fit.build_parser().parse_args(shlex.split(flags)))
+    except SystemExit:
+        reason = complaint.getvalue().strip().splitlines()[-1].split("error: ", 1)[-1]
+        raise UsageError(f"--recipe {flags!r}: {reason}") from None
+    options = {field.name for field in dataclasses.fields(TrainConfig)}
+    return overridden(config, {name: value for name, value in fit.with_preset(given).items() if name in options})
 
 
 def step_settings(
@@ -345,10 +366,15 @@ def step_names(settings: list[tuple[str, str, int]]) -> list[str]:
 
 
 def step_candidates(
-    config: TrainConfig, precisions: list[str] | None, xla: list[str], steps_per_execution: list[int]
+    config: TrainConfig,
+    precisions: list[str] | None,
+    xla: list[str],
+    steps_per_execution: list[int],
+    recipes: dict[str, TrainConfig],
 ) -> tuple[list[Candidate], str]:
     """The reference step, the default step, the project's step at the other `precisions` (the native ones if None),
-    `xla` and `steps_per_execution` settings, and each precision's convolution bound; and the default's precision."""
+    `xla` and `steps_per_execution` settings, the step of each of `recipes` (by their flags) with the default's
+    settings, and each precision's convolution bound; and the default's precision."""
     import_tensorflow()
     import tensorflow as tf
 
@@ -356,7 +382,10 @@ def step_candidates(
 
     from anime_dcgan.training import resolve_precision
 
-    real_batch = tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
+    def random_faces(config):
+        return tf.random.uniform((config.batch_size, config.image_size, config.image_size, 3), -1.0, 1.0)
+
+    real_batch = random_faces(config)
     default_precision = resolve_precision(config.precision)
     default_xla = "on" if tf.config.list_physical_devices("GPU") else "off"  # what jit_compile "auto" does
     precisions = precisions or list(dict.fromkeys([default_precision, "float32"]))  # native ones, unless asked
@@ -366,6 +395,10 @@ def step_candidates(
     for (precision, on_or_off, steps), name in zip(settings, step_names(settings)):
         step = project_step(config, real_batch, precision, on_or_off == "on", steps)
         candidates.append(Candidate(name, config.batch_size * steps, step))
+    precision, on_or_off, steps = default
+    for flags, recipe in recipes.items():
+        step = project_step(recipe, random_faces(recipe), precision, on_or_off == "on", steps)
+        candidates.append(Candidate(f"recipe step ({flags})", recipe.batch_size * steps, step))
     for precision in dict.fromkeys(precision for precision, _, _ in settings):
         bound = convolution_bound(config, precision)
         candidates.append(Candidate(f"convolution bound ({precision})", config.batch_size, bound))
@@ -385,11 +418,14 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(
         batch_size=args.batch_size, image_size=args.image_size, width=args.width, data=args.data or ""
     ).resolved()
+    recipes = {flags: recipe_config(config, flags) for flags in args.recipe}
     with tempfile.TemporaryDirectory(prefix="anime-dcgan-bench-") as scratch, contextlib.ExitStack() as peers:
         # The peers first: a Python that cannot run them is an error before anything is built.
         layouts = (False, True) if args.peer_python else ()
         peer_candidates = [peer_step(args.peer_python, config.batch_size, layout, peers) for layout in layouts]
-        candidates, default_precision = step_candidates(config, args.precision, args.xla, args.steps_per_execution)
+        candidates, default_precision = step_candidates(
+            config, args.precision, args.xla, args.steps_per_execution, recipes
+        )
         candidates += peer_candidates
         candidates += pipelines(config)
         if args.fit_epoch:
@@ -402,9 +438,10 @@ def main(argv: list[str] | None = None) -> int:
               f"width {config.width}, on {describe_device()}; {describe_cpu()}")  # fmt: skip
         rates = time_candidates(candidates, args.steps, args.repeats)
     reference = rates[REFERENCE]
-    print(f"{'':44}{'images/s':>10}{'x reference':>13}")
+    names = max(44, *(len(name) + 2 for name in rates))
+    print(f"{'':{names}}{'images/s':>10}{'x reference':>13}")
     for name, rate in rates.items():
-        print(f"{name:44}{rate:10.1f}{rate / reference:12.2f}x")
+        print(f"{name:{names}}{rate:10.1f}{rate / reference:12.2f}x")
     default = rates[candidates[1].name]
     bound = rates[f"convolution bound ({default_precision})"]
     print(f"The default step runs at {default / bound:.0%} of its convolution bound.")

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     config_file = given.pop("config", None)
     verbose = given.pop("verbose", "auto")  # how to report, not part of the run
     inception_weights = given.pop("inception_weights", None)  # where this machine keeps them, not part of the run
-    given = {**PRESETS.get(given.pop("preset", None), {}), **given}
+    given = with_preset(given)
     signal.signal(signal.SIGTERM, interrupt)  # a preemption notice or `kill` stops the run as Ctrl-C does
     try:
         status = train(given, out, config_file, verbose, inception_weights)
@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the process is this command's: end it now, everything is on disk
         end_process(status)
     return status
+
+
+def with_preset(given: dict) -> dict:
+    """The options given on the command line over those of the `--preset` among them, if any."""
+    return {**PRESETS.get(given.pop("preset", None), {}), **given}
 
 
 def train(given: dict, out: Path, config_file: str | None, verbose, inception_weights: str | None) -> int:
