@@ -92,6 +92,9 @@ declare -A candidates=(
   [relativistic-gamma0.1]="--loss relativistic --gamma 0.1"
   [relativistic-gamma0.1-seed1]="--loss relativistic --gamma 0.1 --seed 1"
   [relativistic-gamma0.03]="--loss relativistic --gamma 0.03"
+  # The same with both penalties lazy (every 16th D update, scaled by 16), which takes most of their cost off the step.
+  [relativistic-gamma0.1-lazy16]="--loss relativistic --gamma 0.1 --r1-every 16"
+  [relativistic-gamma0.1-lazy16-seed1]="--loss relativistic --gamma 0.1 --r1-every 16 --seed 1"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
