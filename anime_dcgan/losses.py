@@ -11,6 +11,7 @@ import importlib
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import keras
 import tensorflow as tf
@@ -43,6 +44,9 @@ class Penalty:
     """
 
     name = ""
+    # The share of D's updates on which the penalty differentiates D's input gradients: each time, one more D forward
+    # pass, its input gradients and their gradients (the work `bench` counts among a step's convolutions).
+    input_gradient_share: Fraction = Fraction(0)
 
     def __init__(self):
         self.tracker = keras.metrics.Mean(name=self.name)
@@ -60,6 +64,8 @@ class GradientPenalty(Penalty):
     x̂ between paired real and generated images."""
 
     name = "gp"
+
+    input_gradient_share = Fraction(1)
 
     def __init__(self, weight: float = 10.0):
         super().__init__()
@@ -82,6 +88,7 @@ class R1Penalty(Penalty):
         super().__init__()
         self.gamma = gamma
         self.every = every
+        self.input_gradient_share = Fraction(1, every)
 
     @classmethod
     def from_options(cls, options) -> R1Penalty | None:
@@ -124,12 +131,14 @@ class GANLoss:
     `generator(fake)` on D's raw outputs, and `score(outputs)`: how D's outputs are reported as `d_real`/`d_fake`.
 
     Class attributes say what the loss asks of the critic: `critic_normalization` ("batch", or "layer" under a
-    per-sample penalty) and `clip` (keep D's weights within +-clip, or None). A loss with a real-image target that
+    per-sample penalty) and `clip` (keep D's weights within +-clip, or None); and `generator_sees_real`, whether G's
+    loss compares D's outputs on generated faces with those on real ones. A loss with a real-image target that
     one-sided label smoothing can lower takes `label_smoothing` in its constructor.
     """
 
     critic_normalization = "batch"
     clip: float | None = None
+    generator_sees_real = False
 
     def __init__(self, penalties: Sequence[Penalty] = ()):
         self.penalties = list(penalties)
@@ -253,6 +262,7 @@ class RelativisticLoss(GANLoss):
     penalties are lazy, applied (scaled by K) every K-th D update, which takes most of their cost off the step."""
 
     critic_normalization = "none"
+    generator_sees_real = True
 
     def __init__(self, gamma: float = 1.0, r1_every: int = 1, penalties: Sequence[Penalty] = ()):
         super().__init__([R1Penalty(gamma, r1_every), R2Penalty(gamma, r1_every), *penalties])

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from anime_dcgan import outputs, training
+from anime_dcgan import losses, outputs, training
 from anime_dcgan.commands import bench
 from anime_dcgan.config import LOSS_SPECS, TrainConfig
 from conftest import copy_faces
@@ -116,8 +116,11 @@ def executed_ops(graph) -> Counter:
     return Counter(graph.get_operation_by_name(name).type for name in seen)
 
 
-@pytest.mark.parametrize("options", [{}, {"architecture": "resnet", "d_steps": 2, "spectral_norm": True}],
-                         ids=["default", "resnet-d_steps-2-spectral"])  # fmt: skip
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"architecture": "resnet", "d_steps": 2, "spectral_norm": True}, {"loss": "relativistic"}, {"r1": 1.0}],
+    ids=["default", "resnet-d_steps-2-spectral", "relativistic", "r1"],
+)
 def test_the_convolution_bound_runs_the_convolutions_the_step_runs(options):
     import tensorflow as tf
 
@@ -131,6 +134,35 @@ def test_the_convolution_bound_runs_the_convolutions_the_step_runs(options):
         bound_ops.update({name: count * times for name, count in ops.items()})
     assert step_ops["Conv2D"] > 0
     assert {name: bound_ops[name] for name in CONVOLUTION_OPS} == {name: step_ops[name] for name in CONVOLUTION_OPS}
+
+
+def test_a_lazy_penalty_adds_its_passes_to_the_bound_on_every_kth_step(monkeypatch):
+    import tensorflow as tf
+
+    def config(**options):
+        return TrainConfig(image_size=32, width=4, latent_dim=8, batch_size=4, **options).resolved()
+
+    gan = training.build_gan(config())
+
+    def passes(*penalties):
+        gan.gan_loss.penalties = list(penalties)
+        return Counter({(layer.name, kind): times for layer, kind, times in bench.step_convolutions(gan)})
+
+    plain, every_step, lazy = passes(), passes(losses.R1Penalty(1.0)), passes(losses.R1Penalty(1.0, every=4))
+    penalty = every_step - plain
+    assert penalty and all(times >= 1 for times in penalty.values())
+    assert lazy == plain + Counter({key: times / 4 for key, times in penalty.items()})
+
+    # Over turns of 3 and 5 steps, the bound runs the penalty's passes on 2 of the 8 steps.
+    ran = Counter()
+    monkeypatch.setattr(bench, "convolution_pass", lambda layer, kind, batch, dtype: lambda: ran.update([kind]) or tf.constant(0.0))
+    run = bench.convolution_bound(config(r1=1.0, r1_every=4), "float32")
+    run(3)
+    run(5)
+    expected = Counter()
+    for (_, kind), times in lazy.items():
+        expected[kind] += times * 8
+    assert ran == expected
 
 
 def test_a_peer_steps_when_asked_and_ends_with_the_bench(tmp_path):

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import dataclasses
 import io
+import math
 import shlex
 import statistics
 import subprocess
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from anime_dcgan.commands import UsageError, at_least, command, import_tensorflow, program_name
@@ -117,6 +119,7 @@ def project_step(
 
 
 FORWARD, INPUT, KERNEL = "forward", "input gradient", "kernel gradient"
+SECOND_KERNEL = "kernel gradient of an input gradient"  # a plain kernel gradient, in every layer
 
 
 def convolutions(model) -> list:
@@ -135,19 +138,26 @@ def after_weights(tensor) -> bool:
     return bool(history.operation.trainable_weights) or any(after_weights(each) for each in node.input_tensors)
 
 
-def step_convolutions(gan) -> list[tuple[object, str, int]]:
+def step_convolutions(gan) -> list[tuple[object, str, Fraction]]:
     """Every convolution pass of one `GAN.train_step`, as (layer, pass, times a step): each of D's `d_steps` updates
     runs D forward on a real and a fake batch and takes the kernel gradients of both, and their input gradients
-    where weights lie below; G draws each update's fakes once; G's update runs D forward on its fakes, takes D's
-    input gradients down to the image, and G's own input and kernel gradients."""
+    where weights lie below; G draws each update's fakes once; G's update runs D forward on its fakes (and on the
+    real batch, for a loss that compares them), takes D's input gradients down to the image, and G's own input and
+    kernel gradients. A penalty on D's input gradients (R1, R2, WGAN-GP's) adds, on the updates it runs on, D's
+    forward pass and input gradients down to the image, and their gradients: a forward-like pass and the kernel's
+    gradient of each input gradient, and the forward pass's own gradients (zero, but computed)."""
     n = gan.d_steps
+    penalties = n * sum((p.input_gradient_share for p in gan.gan_loss.penalties), Fraction(0))
     passes = []
     for layer in convolutions(gan.discriminator):
-        d_input_gradients = 2 * n if after_weights(layer.input) else 0
-        passes += [(layer, FORWARD, 2 * n + 1), (layer, INPUT, d_input_gradients + 1), (layer, KERNEL, 2 * n)]
+        below = after_weights(layer.input)
+        forwards = 2 * n + 1 + gan.gan_loss.generator_sees_real + 2 * penalties
+        inputs = 2 * n * below + 1 + penalties * (1 + below)
+        passes += [(layer, FORWARD, forwards), (layer, INPUT, inputs), (layer, KERNEL, 2 * n + penalties),
+                   (layer, SECOND_KERNEL, penalties)]  # fmt: skip
     for layer in convolutions(gan.generator):
         passes += [(layer, FORWARD, n), (layer, INPUT, int(after_weights(layer.input))), (layer, KERNEL, 1)]
-    return [(layer, kind, times) for layer, kind, times in passes if times]
+    return [(layer, kind, Fraction(times)) for layer, kind, times in passes if times]
 
 
 def convolution_pass(layer, kind: str, batch: int, dtype: str):
@@ -177,15 +187,18 @@ def convolution_pass(layer, kind: str, batch: int, dtype: str):
     def kernel_gradient():
         if small_map and not cpu_layers.on_accelerator():
             return cpu_layers.kernel_gradient(large_maps, small_maps, size, stride)
+        return plain_kernel_gradient()
+
+    def plain_kernel_gradient():
         return tf.raw_ops.Conv2DBackpropFilter(input=large_maps, filter_sizes=kernel.shape, out_backprop=small_maps,
                                                strides=[1, stride, stride, 1], padding=padding)  # fmt: skip
 
     passes = {FORWARD: transpose if transposed else convolve, INPUT: convolve if transposed else transpose,
-              KERNEL: kernel_gradient}  # fmt: skip
+              KERNEL: kernel_gradient, SECOND_KERNEL: plain_kernel_gradient}  # fmt: skip
     return tf.function(lambda: tf.cast(tf.reshape(passes[kind](), [-1])[0], "float32"))
 
 
-def bound_passes(config: TrainConfig, precision: str) -> list[tuple[object, str, int, Callable]]:
+def bound_passes(config: TrainConfig, precision: str) -> list[tuple[object, str, Fraction, Callable]]:
     """`step_convolutions` of the project's step at `precision`, each with its traced `convolution_pass`."""
     import keras
 
@@ -201,12 +214,15 @@ def convolution_bound(config: TrainConfig, precision: str) -> Callable[[int], No
     """Only the convolutions of the project's step at `precision`, each pass as often as the step runs it: the
     fastest that step could run on this machine if it did nothing else."""
     passes = [(convolution, times) for *_, times, convolution in bound_passes(config, precision)]
+    done = 0  # steps run so far: a pass made every k-th step (a lazy penalty's) runs on every k-th of them
 
     def run(steps: int) -> None:
-        for _ in range(steps):
+        nonlocal done
+        for step in range(done, done + steps):
             for convolution, times in passes:
-                for _ in range(times):
+                for _ in range(math.floor((step + 1) * times) - math.floor(step * times)):
                     result = convolution()
+        done += steps
         float(result)
 
     return run
