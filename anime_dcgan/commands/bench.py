@@ -1,10 +1,11 @@
 """Time training on this machine: `python -m anime_dcgan.bench` prints images/s and `ratio=` on its last line.
 
 Measures one full training step (D and G updated) of the project's GAN at each precision, XLA setting and number of
-steps per compiled call (and of other recipes, given as fit's flags), a reference step timed beside it (the TensorFlow DCGAN tutorial's: a plain tf.function with
-two GradientTapes and one generator forward shared by both updates, float32, the same networks and batch), the input
-pipeline (plain and with --mirror's x-flips), and each precision's convolution bound: that step's convolution passes
-alone, each as often as the step runs it, the fastest the step could run on this machine if it did nothing else.
+steps per compiled call, and of other recipes given as fit's flags; a reference step timed beside them (the
+TensorFlow DCGAN tutorial's: a plain tf.function with two GradientTapes and one generator forward shared by both
+updates, float32, the same networks and batch); the input pipeline (plain and with --mirror's x-flips); and each
+precision's and recipe's convolution bound: that step's convolution passes alone, each as often as the step runs it,
+the fastest the step could run on this machine if it did nothing else.
 Candidates are timed in turns, each turn after a warm-up, and each figure is the median over the turns, so that a
 busy, shared machine slows them alike. The last line is the images/s of the step `fit` takes by default (its
 precision and XLA setting chosen for this machine) over the reference's.
@@ -390,7 +391,7 @@ def step_candidates(
 ) -> tuple[list[Candidate], str]:
     """The reference step, the default step, the project's step at the other `precisions` (the native ones if None),
     `xla` and `steps_per_execution` settings, the step of each of `recipes` (by their flags) with the default's
-    settings, and each precision's convolution bound; and the default's precision."""
+    settings, and the convolution bound of each precision and recipe; and the default's precision."""
     import_tensorflow()
     import tensorflow as tf
 
@@ -418,6 +419,9 @@ def step_candidates(
     for precision in dict.fromkeys(precision for precision, _, _ in settings):
         bound = convolution_bound(config, precision)
         candidates.append(Candidate(f"convolution bound ({precision})", config.batch_size, bound))
+    for flags, recipe in recipes.items():
+        bound = convolution_bound(recipe, default_precision)
+        candidates.append(Candidate(f"convolution bound ({flags})", recipe.batch_size, bound))
     return candidates, default_precision
 
 
