@@ -28,8 +28,11 @@ MIRRORED_CASES = [  # (loss, compile options and parts, discriminator options)
     # The default recipe (batch norm in both networks) with every regulariser and the loss thresholds on...
     ("bce", {"augment": "translation,cutout", "ema": 0.999, "r1": 1.0, "lecam": 1.0, "d_threshold": 0.1,
              "g_threshold": 0.1}, {}),  # fmt: skip
-    # ...and a critic with its own penalty, several updates a step and another normalisation.
+    # ...and a critic with its own penalty, several updates a step and another normalisation...
     ("wgan-gp", {"d_steps": 2}, {"normalization": "layer"}),
+    # ...and the relativistic pairing, whose R1 and R2 penalties and G's loss see both batches, in a critic without
+    # normalisation.
+    ("relativistic", {"augment": "translation,cutout", "ema": 0.999}, {"normalization": "none"}),
 ]
 
 
