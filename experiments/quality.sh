@@ -95,6 +95,11 @@ declare -A candidates=(
   # The same with both penalties lazy (every 16th D update, scaled by 16), which takes most of their cost off the step.
   [relativistic-gamma0.1-lazy16]="--loss relativistic --gamma 0.1 --r1-every 16"
   [relativistic-gamma0.1-lazy16-seed1]="--loss relativistic --gamma 0.1 --r1-every 16 --seed 1"
+  # Weaker still: gamma 0.03 (the rule of thumb's) with its second seed and lazily; gamma 0.01.
+  [relativistic-gamma0.03-seed1]="--loss relativistic --gamma 0.03 --seed 1"
+  [relativistic-gamma0.03-lazy16]="--loss relativistic --gamma 0.03 --r1-every 16"
+  [relativistic-gamma0.03-lazy16-seed1]="--loss relativistic --gamma 0.03 --r1-every 16 --seed 1"
+  [relativistic-gamma0.01]="--loss relativistic --gamma 0.01"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
