@@ -335,8 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="steps per compiled call of those steps, as fit's flag of that name (default: 1); a "
                              "turn is then --steps calls")  # fmt: skip
     parser.add_argument("--recipe", action="append", default=[], metavar="FLAGS",
-                        help="fit's flags of another recipe whose step to time beside the default step, at its "
-                             "precision and XLA setting, e.g. --recipe='--loss relativistic --gamma 0.1'; the "
+                        help="fit's flags of another recipe whose step (and its convolution bound) to time beside "
+                             "the default step, at the default's precision and XLA setting, e.g. --recipe='--loss relativistic --gamma 0.1'; the "
                              "batch, image size and width are the bench's unless the flags set them; repeatable")  # fmt: skip
     parser.add_argument("--data", help="faces for the pipeline figure (default: the bundled sample)")
     parser.add_argument("--fit-epoch", action="store_true",
