@@ -155,7 +155,10 @@ def test_a_lazy_penalty_adds_its_passes_to_the_bound_on_every_kth_step(monkeypat
 
     # Over turns of 3 and 5 steps, the bound runs the penalty's passes on 2 of the 8 steps.
     ran = Counter()
-    monkeypatch.setattr(bench, "convolution_pass", lambda layer, kind, batch, dtype: lambda: ran.update([kind]) or tf.constant(0.0))
+    def counted_pass(layer, kind, batch, dtype):
+        return lambda: ran.update([kind]) or tf.constant(0.0)
+
+    monkeypatch.setattr(bench, "convolution_pass", counted_pass)
     run = bench.convolution_bound(config(r1=1.0, r1_every=4), "float32")
     run(3)
     run(5)
