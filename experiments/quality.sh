@@ -100,6 +100,8 @@ declare -A candidates=(
   [relativistic-gamma0.03-lazy16]="--loss relativistic --gamma 0.03 --r1-every 16"
   [relativistic-gamma0.03-lazy16-seed1]="--loss relativistic --gamma 0.03 --r1-every 16 --seed 1"
   [relativistic-gamma0.01]="--loss relativistic --gamma 0.01"
+  [relativistic-gamma0.01-lazy16]="--loss relativistic --gamma 0.01 --r1-every 16"
+  [relativistic-gamma0.01-lazy16-seed1]="--loss relativistic --gamma 0.01 --r1-every 16 --seed 1"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
