@@ -236,12 +236,13 @@ class TrainConfig:
                            "networks", one_of(UPSAMPLINGS), fixed=True, before="transpose")
     dropout: float = option(0.0, "dropout rate after each discriminator layer", "networks", unit_interval)
 
-    loss: str = option("bce", "GAN objective", "loss and updates", one_of(tuple(LOSS_SPECS)), fixed=True)
+    # The default recipe's loss, gamma and lazy penalties, chosen by FID in docs/results.md; --preset dcgan is bce.
+    loss: str = option("relativistic", "GAN objective", "loss and updates", one_of(tuple(LOSS_SPECS)), fixed=True)
     d_steps: int | None = option(None, "discriminator updates per generator update, each on its own real batch",
                                  "loss and updates", positive_int, parse=int, default_text="per loss")
     clip: float = option(0.01, "wgan: critic weights are clipped to +-clip", "loss and updates", positive_float)
     gp_weight: float = option(10.0, "wgan-gp: gradient penalty weight lambda", "loss and updates", positive_float)
-    gamma: float = option(1.0, "relativistic: weight gamma of its R1 and R2 penalties, gamma/2 E||grad D||^2 on real "
+    gamma: float = option(0.1, "relativistic: weight gamma of its R1 and R2 penalties, gamma/2 E||grad D||^2 on real "
                           "and on generated faces", "loss and updates", positive_float, before=1.0)
     label_smoothing: float = option(1.0, "one-sided label smoothing: target for real images, e.g. 0.9 (bce, "
                                     "minimax, lsgan)", "loss and updates", real_target, default_text="1, none")
@@ -275,7 +276,7 @@ class TrainConfig:
     r1: float = option(0.0, "R1 penalty gamma/2 E||grad D(x)||^2 on real images; 0 turns it off", "quality",
                        non_negative_float, metavar="GAMMA", default_text="0, off", before=0.0,
                        part="anime_dcgan.losses:R1Penalty")
-    r1_every: int = option(1, "lazy R1 (and the relativistic loss's R1 and R2): apply the penalty (scaled by K) "
+    r1_every: int = option(16, "lazy R1 (and the relativistic loss's R1 and R2): apply the penalty (scaled by K) "
                            "every K discriminator steps", "quality",
                            positive_int, metavar="K", before=1)
     lecam: float = option(0.0, "LeCam regularisation weight (Tseng et al. 2021): keeps D's outputs on real and fake "

@@ -19,6 +19,9 @@ python=${PYTHON:-.venv/bin/python}
 f32="--precision float32"
 # DiffAugment with colour: the default until the sixth screen; the candidates that ran under that default name it.
 aug="--augment color,translation,cutout"
+# The default loss until the eleventh screen, bce; and penalties on every D update (--r1-every 1) until then, and the
+# relativistic loss's gamma 1 (R3GAN's): the candidates that ran under those defaults name them.
+bce="--loss bce"
 declare -A candidates=(
   [dcgan]="--preset dcgan $f32"
   [dcgan-ema]="--preset dcgan --ema 0.999 $f32"
@@ -26,8 +29,8 @@ declare -A candidates=(
   [dcgan-augment-ema]="--preset dcgan $aug --ema 0.999 $f32"
   [hinge-sn]="--loss hinge --spectral-norm $f32"
   [hinge-sn-augment-ema]="--loss hinge --spectral-norm $aug --ema 0.999 $f32"
-  [bce-sn-augment-ema]="--spectral-norm $aug --ema 0.999 $f32"
-  [bce-r1-augment-ema]="--r1 0.1 $aug --ema 0.999 $f32"
+  [bce-sn-augment-ema]="$bce --spectral-norm $aug --ema 0.999 $f32"
+  [bce-r1-augment-ema]="$bce --r1 0.1 $aug --ema 0.999 $f32 --r1-every 1"
   [dcgan-b32]="--preset dcgan --batch-size 32 $f32"
   [dcgan-b32-ema]="--preset dcgan --batch-size 32 --ema 0.995 $f32"
   [resize]="--preset dcgan --upsample resize $f32"
@@ -36,70 +39,70 @@ declare -A candidates=(
   [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm $aug --ema 0.999 --d-lr 4e-4 --g-lr 1e-4 $f32"
   # The default recipe as fit runs it with no flags (since the sixth screen: DiffAugment without colour + EMA at
   # batch 32; on this CPU, bfloat16).
-  [default]=""
+  [default]="$bce"
   # DiffAugment with colour + EMA at the paper's batch of 128: the default before the batch-size screen.
-  [augment-ema-b128]="$aug --batch-size 128"
+  [augment-ema-b128]="$bce $aug --batch-size 128"
   # DiffAugment + EMA in bfloat16, with one generator forward pass per step (the shared-forward train_step).
   [dcgan-augment-ema-bf16]="--preset dcgan $aug --ema 0.999 --precision mixed_bfloat16"
   # That with a higher learning rate, with R1 on its BatchNorm discriminator, or both.
-  [lr5e-4]="$aug --batch-size 128 --lr 5e-4"
-  [lr1e-3]="$aug --batch-size 128 --lr 1e-3"
-  [r1]="$aug --batch-size 128 --r1 1 --r1-every 4"
-  [lr5e-4-r1]="$aug --batch-size 128 --lr 5e-4 --r1 1 --r1-every 4"
+  [lr5e-4]="$bce $aug --batch-size 128 --lr 5e-4"
+  [lr1e-3]="$bce $aug --batch-size 128 --lr 1e-3"
+  [r1]="$bce $aug --batch-size 128 --r1 1 --r1-every 4"
+  [lr5e-4-r1]="$bce $aug --batch-size 128 --lr 5e-4 --r1 1 --r1-every 4"
   # More, smaller updates for the same images seen (batch 32 is the default), and a second seed.
-  [b64]="$aug --batch-size 64"
-  [b32]="$aug --batch-size 32"
-  [b16]="$aug --batch-size 16"
-  [b64-seed1]="$aug --batch-size 64 --seed 1"
-  [b32-seed1]="$aug --batch-size 32 --seed 1"
-  [b16-seed1]="$aug --batch-size 16 --seed 1"
+  [b64]="$bce $aug --batch-size 64"
+  [b32]="$bce $aug --batch-size 32"
+  [b16]="$bce $aug --batch-size 16"
+  [b64-seed1]="$bce $aug --batch-size 64 --seed 1"
+  [b32-seed1]="$bce $aug --batch-size 32 --seed 1"
+  [b16-seed1]="$bce $aug --batch-size 16 --seed 1"
   # At batch 32: R1 strong and every 4th step, or weak and every 16th; and D learning twice as fast as G (TTUR).
-  [b32-r1]="$aug --batch-size 32 --r1 1 --r1-every 4"
-  [b32-r1-weak]="$aug --batch-size 32 --r1 0.1 --r1-every 16"
-  [b32-ttur]="$aug --batch-size 32 --d-lr 4e-4"
+  [b32-r1]="$bce $aug --batch-size 32 --r1 1 --r1-every 4"
+  [b32-r1-weak]="$bce $aug --batch-size 32 --r1 0.1 --r1-every 16"
+  [b32-ttur]="$bce $aug --batch-size 32 --d-lr 4e-4"
   # At batch 32: a generator that resizes then convolves; the hinge loss; both learning rates decaying over the
   # second half of the run (the decay follows --epochs, so these runs go straight to the full budget).
-  [b32-resize]="$aug --batch-size 32 --upsample resize"
+  [b32-resize]="$bce $aug --batch-size 32 --upsample resize"
   [b32-hinge]="$aug --batch-size 32 --loss hinge"
-  [b32-decay]="$aug --batch-size 32 --lr-decay 0.5"
+  [b32-decay]="$bce $aug --batch-size 32 --lr-decay 0.5"
   # At batch 32: DiffAugment without its colour transform; one-sided label smoothing (real target 0.9).
-  [b32-translation-cutout]="--batch-size 32 --augment translation,cutout"
-  [b32-translation-cutout-seed1]="--batch-size 32 --augment translation,cutout --seed 1"
-  [b32-translation-cutout-smooth]="--batch-size 32 --augment translation,cutout --label-smoothing 0.9"
-  [b32-translation]="--batch-size 32 --augment translation"
-  [b32-smooth]="$aug --batch-size 32 --label-smoothing 0.9"
+  [b32-translation-cutout]="$bce --batch-size 32 --augment translation,cutout"
+  [b32-translation-cutout-seed1]="$bce --batch-size 32 --augment translation,cutout --seed 1"
+  [b32-translation-cutout-smooth]="$bce --batch-size 32 --augment translation,cutout --label-smoothing 0.9"
+  [b32-translation]="$bce --batch-size 32 --augment translation"
+  [b32-smooth]="$bce $aug --batch-size 32 --label-smoothing 0.9"
   # The default with LeCam regularisation (Tseng et al. 2021) at two weights.
-  [lecam-0.1]="--lecam 0.1"
-  [lecam-0.3]="--lecam 0.3"
+  [lecam-0.1]="$bce --lecam 0.1"
+  [lecam-0.3]="$bce --lecam 0.3"
   # Issue 25's parts on the default: adaptive augmentation over the default transforms or with colour; the
   # relativistic loss with R1 and R2 (R3GAN's objective).
-  [ada]="--ada-target 0.6"
-  [ada-color]="--ada-target 0.6 $aug"
-  [relativistic]="--loss relativistic"
-  [relativistic-seed1]="--loss relativistic --seed 1"
+  [ada]="$bce --ada-target 0.6"
+  [ada-color]="$bce --ada-target 0.6 $aug"
+  [relativistic]="--loss relativistic --gamma 1 --r1-every 1"
+  [relativistic-seed1]="--loss relativistic --gamma 1 --seed 1 --r1-every 1"
   # Balanced consistency regularisation at two weights; the residual networks, with the default loss and with the
   # relativistic one (R3GAN's pairing of a modern network and objective).
-  [bcr-1]="--bcr 1"
-  [bcr-10]="--bcr 10"
-  [resnet]="--architecture resnet"
-  [resnet-relativistic]="--architecture resnet --loss relativistic"
+  [bcr-1]="$bce --bcr 1"
+  [bcr-10]="$bce --bcr 10"
+  [resnet]="$bce --architecture resnet"
+  [resnet-relativistic]="--architecture resnet --loss relativistic --gamma 1 --r1-every 1"
   # Each training face flipped left to right at random (x-flips, twice the faces): on the default, with another
   # seed, and with the relativistic loss.
-  [mirror]="--mirror"
-  [mirror-seed1]="--mirror --seed 1"
-  [relativistic-mirror]="--loss relativistic --mirror"
+  [mirror]="$bce --mirror"
+  [mirror-seed1]="$bce --mirror --seed 1"
+  [relativistic-mirror]="--loss relativistic --gamma 1 --mirror --r1-every 1"
   # The relativistic loss with weaker R1 and R2 penalties (StyleGAN2's rule of thumb, 0.0002 x 64^2 / 32, gives 0.03).
-  [relativistic-gamma0.1]="--loss relativistic --gamma 0.1"
-  [relativistic-gamma0.1-seed1]="--loss relativistic --gamma 0.1 --seed 1"
-  [relativistic-gamma0.03]="--loss relativistic --gamma 0.03"
+  [relativistic-gamma0.1]="--loss relativistic --gamma 0.1 --r1-every 1"
+  [relativistic-gamma0.1-seed1]="--loss relativistic --gamma 0.1 --seed 1 --r1-every 1"
+  [relativistic-gamma0.03]="--loss relativistic --gamma 0.03 --r1-every 1"
   # The same with both penalties lazy (every 16th D update, scaled by 16), which takes most of their cost off the step.
   [relativistic-gamma0.1-lazy16]="--loss relativistic --gamma 0.1 --r1-every 16"
   [relativistic-gamma0.1-lazy16-seed1]="--loss relativistic --gamma 0.1 --r1-every 16 --seed 1"
   # Weaker still: gamma 0.03 (the rule of thumb's) with its second seed and lazily; gamma 0.01.
-  [relativistic-gamma0.03-seed1]="--loss relativistic --gamma 0.03 --seed 1"
+  [relativistic-gamma0.03-seed1]="--loss relativistic --gamma 0.03 --seed 1 --r1-every 1"
   [relativistic-gamma0.03-lazy16]="--loss relativistic --gamma 0.03 --r1-every 16"
   [relativistic-gamma0.03-lazy16-seed1]="--loss relativistic --gamma 0.03 --r1-every 16 --seed 1"
-  [relativistic-gamma0.01]="--loss relativistic --gamma 0.01"
+  [relativistic-gamma0.01]="--loss relativistic --gamma 0.01 --r1-every 1"
   [relativistic-gamma0.01-lazy16]="--loss relativistic --gamma 0.01 --r1-every 16"
   [relativistic-gamma0.01-lazy16-seed1]="--loss relativistic --gamma 0.01 --r1-every 16 --seed 1"
 )

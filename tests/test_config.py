@@ -95,12 +95,12 @@ def test_every_loss_has_paper_defaults():
 def test_config_file_starts_a_run_and_flags_override_it(trained_run, tmp_path, untrained):
     run = tmp_path / "from-config"
     assert fit.main(["--config", str(trained_run / "config.json"), "--out", str(run), "--epochs", "1",
-                     "--label-smoothing", "0.9"]) == 0  # fmt: skip
+                     "--gamma", "0.5"]) == 0  # fmt: skip
     saved = json.loads((run / "config.json").read_text())
     original = json.loads((trained_run / "config.json").read_text())
     assert saved["width"] == original["width"] == 4 and saved["data"] == original["data"]
-    assert saved["label_smoothing"] == 0.9 and saved["epochs"] == 1 and saved["out"] == str(run)
-    assert untrained[0].gan.gan_loss.real_target == 0.9  # and the run was built with them
+    assert saved["gamma"] == 0.5 and saved["epochs"] == 1 and saved["out"] == str(run)
+    assert untrained[0].gan.gan_loss.penalties[0].gamma == 0.5  # and the run was built with them
 
 
 def test_config_file_with_another_loss_takes_that_loss_defaults(trained_run, tmp_path, untrained):
@@ -115,7 +115,7 @@ def test_config_file_with_another_loss_takes_that_loss_defaults(trained_run, tmp
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--loss", "wgan"], "trained with --loss bce, not wgan"),
+        (["--loss", "wgan"], "trained with --loss relativistic, not wgan"),
         (["--optimizer", "sgd"], "trained with --optimizer adam, not sgd"),
     ],
 )

@@ -184,7 +184,7 @@ def test_kaggle_data_without_credentials_is_a_one_line_error(tmp_path, monkeypat
 
 def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built, capsys, monkeypatch):
     flags = ["--lr", "1e-4", "--g-lr", "5e-5", "--beta1", "0.3", "--beta2", "0.95", "--d-threshold", "0.05",
-             "--g-threshold", "0.01", "--label-smoothing", "0.9", "--batch-size", "8", "--d-steps", "2",
+             "--g-threshold", "0.01", "--gamma", "0.2", "--r1-every", "4", "--batch-size", "8", "--d-steps", "2",
              "--mirror"]  # fmt: skip
     streams = []
     monkeypatch.setattr("anime_dcgan.data.mirrored", lambda *args: streams.append(args) or mirrored(*args))
@@ -195,11 +195,11 @@ def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built,
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(5e-5)
     assert (gan.d_optimizer.beta_1, gan.g_optimizer.beta_2) == (0.3, 0.95)
     assert (gan.d_threshold, gan.g_threshold, gan.d_steps) == (0.05, 0.01, 2)
-    assert gan.gan_loss.real_target == 0.9
+    assert [(penalty.gamma, penalty.every) for penalty in gan.gan_loss.penalties] == [(0.2, 4), (0.2, 4)]  # R1, R2
     assert int(gan.d_optimizer.iterations) > int(gan.g_optimizer.iterations)  # 2 D steps per G step in epoch 3
     out = capsys.readouterr().out
     changed = next(line for line in out.splitlines() if line.startswith("Changed on resume"))
-    for text in ("--lr 0.0002 -> 0.0001", "--g-lr None -> 5e-05", "--batch-size 16 -> 8", "--d-steps 1 -> 2",
+    for text in ("--lr 0.0002 -> 0.0001", "--g-lr None -> 5e-05", "--batch-size 16 -> 8", "--d-steps 1 -> 2", "--gamma 0.1 -> 0.2",
                  "--mirror False -> True"):
         assert text in changed
     saved = TrainConfig.load(run_copy / "config.json")

@@ -90,7 +90,9 @@ def test_build_gan_follows_the_options():
     assert float(gan.g_optimizer.beta_2) == 0.9 and gan.d_steps == 5
     assert [(p.name, p.weight) for p in gan.gan_loss.penalties] == [("gp", 10.0)]
     assert not any(isinstance(layer, layers.BatchNormalization) for layer in gan.discriminator.layers)
-    smooth = training.build_gan(TrainConfig(width=4, image_size=32, latent_dim=8, label_smoothing=0.9).resolved())
+    smooth = training.build_gan(
+        TrainConfig(width=4, image_size=32, latent_dim=8, loss="bce", label_smoothing=0.9).resolved()
+    )
     assert smooth.gan_loss.real_target == 0.9
 
 
