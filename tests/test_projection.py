@@ -44,15 +44,17 @@ def test_perceptual_features_join_the_loss_and_refine_the_best_start(pretrained,
     def colours(faces):  # a stand-in feature network: the mean colour of each 8 x 8 block
         return tf.reshape(tf.nn.avg_pool2d(faces + 1.0, 8, 8, "VALID"), [tf.shape(faces)[0], -1])
 
+    target = drawn_face[::-1]  # upside down: no latent draws it exactly, so the two distances pull apart
+
     def projected(weight):
-        return projection.project(pretrained, drawn_face, steps=40, starts=2, perceptual=colours, weight=weight,
+        return projection.project(pretrained, target, steps=40, starts=2, perceptual=colours, weight=weight,
                                   refine_steps=10, progress=False)  # fmt: skip
 
-    found, by_pixels = projected(2.0), projected(0.0)
-    baseline = projection.random_baseline(pretrained, drawn_face, count=25, perceptual=colours, weight=2.0)
+    found, by_pixels = projected(10.0), projected(0.0)
+    baseline = projection.random_baseline(pretrained, target, count=25, perceptual=colours, weight=10.0)
     for result in (found, baseline):
         assert 0 <= result.perceptual_distance < 1
-        assert result.loss == pytest.approx(result.pixel_distance + 2.0 * result.perceptual_distance)
+        assert result.loss == pytest.approx(result.pixel_distance + 10.0 * result.perceptual_distance)
     assert found.loss < baseline.loss and found.perceptual_distance < by_pixels.perceptual_distance
 
 
