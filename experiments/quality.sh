@@ -19,8 +19,8 @@ python=${PYTHON:-.venv/bin/python}
 f32="--precision float32"
 # DiffAugment with colour: the default until the sixth screen; the candidates that ran under that default name it.
 aug="--augment color,translation,cutout"
-# The default loss until the eleventh screen, bce; and penalties on every D update (--r1-every 1) until then, and the
-# relativistic loss's gamma 1 (R3GAN's): the candidates that ran under those defaults name them.
+# Until the eleventh screen the default loss was bce, penalties applied every D update and the relativistic loss's
+# gamma was 1 (R3GAN's): the candidates that ran then name them ($bce, --r1-every 1, --gamma 1).
 bce="--loss bce"
 declare -A candidates=(
   [dcgan]="--preset dcgan $f32"
@@ -37,8 +37,8 @@ declare -A candidates=(
   [resize-ema]="--preset dcgan --upsample resize --ema 0.999 $f32"
   [resize-augment-ema]="--preset dcgan --upsample resize $aug --ema 0.999 $f32"
   [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm $aug --ema 0.999 --d-lr 4e-4 --g-lr 1e-4 $f32"
-  # The default recipe as fit runs it with no flags (since the sixth screen: DiffAugment without colour + EMA at
-  # batch 32; on this CPU, bfloat16).
+  # The default recipe from the sixth screen to the eleventh (DiffAugment without colour + EMA at batch 32, bce; on
+  # this CPU, bfloat16). Since then fit's default is relativistic-gamma0.1-lazy16.
   [default]="$bce"
   # DiffAugment with colour + EMA at the paper's batch of 128: the default before the batch-size screen.
   [augment-ema-b128]="$bce $aug --batch-size 128"
