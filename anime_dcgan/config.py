@@ -235,6 +235,9 @@ class TrainConfig:
                            "convolutions, or a nearest-neighbour resize then a 3x3 convolution, free of checkerboard",
                            "networks", one_of(UPSAMPLINGS), fixed=True, before="transpose")
     dropout: float = option(0.0, "dropout rate after each discriminator layer", "networks", unit_interval)
+    minibatch_std: bool = option(False, "the discriminator sees, beside its last feature map, how much the batch's "
+                                 "features vary (Karras et al. 2018), so a generator that draws alike faces is "
+                                 "easier to tell apart", "networks", fixed=True, before=False)
 
     # The default recipe's loss, gamma and lazy penalties, chosen by FID in docs/results.md; --preset dcgan is bce.
     loss: str = option("relativistic", "GAN objective", "loss and updates", one_of(tuple(LOSS_SPECS)), fixed=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 from anime_dcgan import distribute
 from anime_dcgan.cpu_layers import FusedBatchNormalization, SmallMapConv2D, SmallMapConv2DTranspose
@@ -49,6 +49,21 @@ class ClipWeights(keras.constraints.Constraint):
 
     def get_config(self) -> dict:
         return {"limit": self.limit}
+
+
+@keras.saving.register_keras_serializable(package="anime_dcgan")
+class MinibatchStddev(layers.Layer):
+    """Appends one channel to a feature map: the standard deviation of each feature over the batch, averaged over
+    features and positions (Karras et al. 2018, arXiv:1710.10196). Computed in float32."""
+
+    def call(self, inputs):
+        features = ops.cast(inputs, "float32")
+        spread = ops.mean(ops.sqrt(ops.var(features, axis=0) + 1e-8))
+        channel = ops.cast(ops.ones_like(features[..., :1]) * spread, inputs.dtype)
+        return ops.concatenate([inputs, channel], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
 
 
 def _batch_norm(constraint=None) -> layers.BatchNormalization:
@@ -136,13 +151,15 @@ def build_discriminator(
     dropout: float = 0.0,
     clip: float | None = None,
     spectral_norm: bool = False,
+    minibatch_std: bool = False,
 ) -> keras.Model:
     """Image -> strided convolutions with LeakyReLU(0.2), normalised after the first -> one real/fake logit.
 
     `normalization` is "batch" (the paper), "layer" (for WGAN-GP, whose penalty BatchNorm would break) or "none";
     `dropout` > 0 adds Dropout after every activation; `clip` keeps every weight within +-clip (WGAN);
     `spectral_norm` divides every convolution's and the logit's kernel by its largest singular value, estimated by
-    one power iteration per training call (Miyato et al. 2018).
+    one power iteration per training call (Miyato et al. 2018); `minibatch_std` appends `MinibatchStddev`'s channel
+    to the last feature map.
     """
 
     wrap = spectrally_normalized if spectral_norm else (lambda layer: layer)
@@ -162,5 +179,7 @@ def build_discriminator(
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
+    if minibatch_std:
+        x = MinibatchStddev()(x)
     x = layers.Flatten()(x)
     return keras.Model(image, wrap(logit_layer(constraint))(x), name="discriminator")

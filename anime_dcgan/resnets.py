@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from anime_dcgan.models import (ClipWeights, _batch_norm, _normalization, feature_channels, logit_layer,
+from anime_dcgan.models import (ClipWeights, MinibatchStddev, _batch_norm, _normalization, feature_channels, logit_layer,
                                 spectrally_normalized, weight_init)
 
 
@@ -49,6 +49,7 @@ def build_discriminator(
     dropout: float = 0.0,
     clip: float | None = None,
     spectral_norm: bool = False,
+    minibatch_std: bool = False,
 ) -> keras.Model:
     """Image -> a residual downsampling block per resolution, to DCGAN's channels at each (1, 2, 4, 8 x width) ->
     LeakyReLU, the mean over the 4x4 map -> one logit. The options are `models.build_discriminator`'s;
@@ -74,5 +75,7 @@ def build_discriminator(
         x = layers.Add()([h, shortcut])
         if dropout:
             x = layers.Dropout(dropout)(x)
+    if minibatch_std:
+        x = MinibatchStddev()(x)
     x = layers.GlobalAveragePooling2D()(layers.LeakyReLU(negative_slope=0.2)(x))
     return keras.Model(image, wrap(logit_layer(constraint))(x), name="discriminator")

@@ -111,6 +111,7 @@ def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
         dropout=config.dropout,
         clip=loss.clip,
         spectral_norm=config.spectral_norm,
+        minibatch_std=config.minibatch_std,
     )
     gan = GAN(
         generator,

@@ -105,6 +105,12 @@ declare -A candidates=(
   [relativistic-gamma0.01]="--loss relativistic --gamma 0.01 --r1-every 1"
   [relativistic-gamma0.01-lazy16]="--loss relativistic --gamma 0.01 --r1-every 16"
   [relativistic-gamma0.01-lazy16-seed1]="--loss relativistic --gamma 0.01 --r1-every 16 --seed 1"
+  # Twelfth screen, on the default of the eleventh (relativistic, gamma 0.1, lazy): both learning rates doubled.
+  [lr4e-4]="--lr 4e-4"
+  [lr4e-4-seed1]="--lr 4e-4 --seed 1"
+  # The default with a minibatch standard deviation channel in D (ProGAN), against alike faces.
+  [mbstd]="--minibatch-std"
+  [mbstd-seed1]="--minibatch-std --seed 1"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema

@@ -227,4 +227,4 @@ def test_the_options_a_checkpoint_depends_on_are_fixed():
     from anime_dcgan.config import RUN_FIXED_OPTIONS
 
     assert set(RUN_FIXED_OPTIONS) == {"image_size", "latent_dim", "width", "architecture", "upsample", "loss", "optimizer",
-                                      "spectral_norm", "ema", "holdout", "precision"}  # fmt: skip
+                                      "spectral_norm", "minibatch_std", "ema", "holdout", "precision"}  # fmt: skip

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from anime_dcgan import cpu_layers, models
+from anime_dcgan import cpu_layers, models, resnets
 
 
 @pytest.mark.parametrize("upsample", models.UPSAMPLINGS)
@@ -200,3 +200,22 @@ def test_the_global_seed_fixes_every_starting_weight():
     first, again, other = weights(3), weights(3), weights(4)
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other) if a.std() > 0)
+
+
+def test_minibatch_stddev_appends_the_batch_spread_of_each_feature_averaged():
+    features = (np.random.default_rng(0).normal(size=(5, 4, 4, 3)) * [1.0, 2.0, 3.0]).astype("float32")
+    out = np.asarray(models.MinibatchStddev()(features))
+    np.testing.assert_array_equal(out[..., :3], features)
+    expected = np.sqrt(features.var(axis=0) + 1e-8).mean()
+    np.testing.assert_allclose(out[..., 3], np.full((5, 4, 4), expected), rtol=1e-5)
+
+
+@pytest.mark.parametrize("build", [models.build_discriminator, resnets.build_discriminator])
+def test_with_minibatch_std_the_discriminator_scores_an_image_by_its_batch_too(build):
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    other = images.copy()
+    other[1:] = other[:1]  # the same first image among copies of itself: no spread across the batch
+    for minibatch_std, changes in ((False, False), (True, True)):
+        discriminator = build(image_size=32, width=4, normalization="none", minibatch_std=minibatch_std)
+        first, among_copies = float(discriminator(images)[0, 0]), float(discriminator(other)[0, 0])
+        assert (not np.isclose(first, among_copies, rtol=1e-4, atol=0)) == changes

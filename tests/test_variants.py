@@ -94,6 +94,8 @@ def test_build_gan_follows_the_options():
         TrainConfig(width=4, image_size=32, latent_dim=8, loss="bce", label_smoothing=0.9).resolved()
     )
     assert smooth.gan_loss.real_target == 0.9
+    spread = training.build_gan(TrainConfig(width=4, image_size=32, latent_dim=8, minibatch_std=True).resolved())
+    assert any(isinstance(layer, models.MinibatchStddev) for layer in spread.discriminator.layers)
 
 
 @pytest.fixture(scope="module")
