@@ -72,7 +72,7 @@ LOSS_SPECS = {
                      d_steps=5),
     "relativistic": LossSpec("anime_dcgan.losses:RelativisticLoss",
                              "Huang et al. 2024 (R3GAN): relativistic pairing with R1 and R2 penalties of weight "
-                             "--gamma", beta1=0.0, beta2=0.99),
+                             "--gamma", lr=4e-4, beta1=0.0, beta2=0.99),
     "wgan-gp": LossSpec(
         "anime_dcgan.losses:WassersteinGPLoss",
         "Gulrajani et al. 2017; LayerNorm in the critic, as the paper suggests in place of BatchNorm",

@@ -20,7 +20,8 @@ f32="--precision float32"
 # DiffAugment with colour: the default until the sixth screen; the candidates that ran under that default name it.
 aug="--augment color,translation,cutout"
 # Until the eleventh screen the default loss was bce, penalties applied every D update and the relativistic loss's
-# gamma was 1 (R3GAN's): the candidates that ran then name them ($bce, --r1-every 1, --gamma 1).
+# gamma was 1 (R3GAN's): the candidates that ran then name them ($bce, --r1-every 1, --gamma 1). Until the twelfth
+# the relativistic loss's learning rate was 2e-4: its candidates from before then name it (--lr 2e-4).
 bce="--loss bce"
 declare -A candidates=(
   [dcgan]="--preset dcgan $f32"
@@ -38,7 +39,7 @@ declare -A candidates=(
   [resize-augment-ema]="--preset dcgan --upsample resize $aug --ema 0.999 $f32"
   [hinge-sn-augment-ema-ttur]="--loss hinge --spectral-norm $aug --ema 0.999 --d-lr 4e-4 --g-lr 1e-4 $f32"
   # The default recipe from the sixth screen to the eleventh (DiffAugment without colour + EMA at batch 32, bce; on
-  # this CPU, bfloat16). Since then fit's default is relativistic-gamma0.1-lazy16.
+  # this CPU, bfloat16). Since then the default is relativistic-gamma0.1-lazy16 (the eleventh), lr4e-4 (the twelfth).
   [default]="$bce"
   # DiffAugment with colour + EMA at the paper's batch of 128: the default before the batch-size screen.
   [augment-ema-b128]="$bce $aug --batch-size 128"
@@ -78,39 +79,42 @@ declare -A candidates=(
   # relativistic loss with R1 and R2 (R3GAN's objective).
   [ada]="$bce --ada-target 0.6"
   [ada-color]="$bce --ada-target 0.6 $aug"
-  [relativistic]="--loss relativistic --gamma 1 --r1-every 1"
-  [relativistic-seed1]="--loss relativistic --gamma 1 --seed 1 --r1-every 1"
+  [relativistic]="--loss relativistic --gamma 1 --r1-every 1 --lr 2e-4"
+  [relativistic-seed1]="--loss relativistic --gamma 1 --seed 1 --r1-every 1 --lr 2e-4"
   # Balanced consistency regularisation at two weights; the residual networks, with the default loss and with the
   # relativistic one (R3GAN's pairing of a modern network and objective).
   [bcr-1]="$bce --bcr 1"
   [bcr-10]="$bce --bcr 10"
   [resnet]="$bce --architecture resnet"
-  [resnet-relativistic]="--architecture resnet --loss relativistic --gamma 1 --r1-every 1"
+  [resnet-relativistic]="--architecture resnet --loss relativistic --gamma 1 --r1-every 1 --lr 2e-4"
   # Each training face flipped left to right at random (x-flips, twice the faces): on the default, with another
   # seed, and with the relativistic loss.
   [mirror]="$bce --mirror"
   [mirror-seed1]="$bce --mirror --seed 1"
-  [relativistic-mirror]="--loss relativistic --gamma 1 --mirror --r1-every 1"
+  [relativistic-mirror]="--loss relativistic --gamma 1 --mirror --r1-every 1 --lr 2e-4"
   # The relativistic loss with weaker R1 and R2 penalties (StyleGAN2's rule of thumb, 0.0002 x 64^2 / 32, gives 0.03).
-  [relativistic-gamma0.1]="--loss relativistic --gamma 0.1 --r1-every 1"
-  [relativistic-gamma0.1-seed1]="--loss relativistic --gamma 0.1 --seed 1 --r1-every 1"
-  [relativistic-gamma0.03]="--loss relativistic --gamma 0.03 --r1-every 1"
+  [relativistic-gamma0.1]="--loss relativistic --gamma 0.1 --r1-every 1 --lr 2e-4"
+  [relativistic-gamma0.1-seed1]="--loss relativistic --gamma 0.1 --seed 1 --r1-every 1 --lr 2e-4"
+  [relativistic-gamma0.03]="--loss relativistic --gamma 0.03 --r1-every 1 --lr 2e-4"
   # The same with both penalties lazy (every 16th D update, scaled by 16), which takes most of their cost off the step.
-  [relativistic-gamma0.1-lazy16]="--loss relativistic --gamma 0.1 --r1-every 16"
-  [relativistic-gamma0.1-lazy16-seed1]="--loss relativistic --gamma 0.1 --r1-every 16 --seed 1"
+  [relativistic-gamma0.1-lazy16]="--loss relativistic --gamma 0.1 --r1-every 16 --lr 2e-4"
+  [relativistic-gamma0.1-lazy16-seed1]="--loss relativistic --gamma 0.1 --r1-every 16 --seed 1 --lr 2e-4"
   # Weaker still: gamma 0.03 (the rule of thumb's) with its second seed and lazily; gamma 0.01.
-  [relativistic-gamma0.03-seed1]="--loss relativistic --gamma 0.03 --seed 1 --r1-every 1"
-  [relativistic-gamma0.03-lazy16]="--loss relativistic --gamma 0.03 --r1-every 16"
-  [relativistic-gamma0.03-lazy16-seed1]="--loss relativistic --gamma 0.03 --r1-every 16 --seed 1"
-  [relativistic-gamma0.01]="--loss relativistic --gamma 0.01 --r1-every 1"
-  [relativistic-gamma0.01-lazy16]="--loss relativistic --gamma 0.01 --r1-every 16"
-  [relativistic-gamma0.01-lazy16-seed1]="--loss relativistic --gamma 0.01 --r1-every 16 --seed 1"
-  # Twelfth screen, on the default of the eleventh (relativistic, gamma 0.1, lazy): both learning rates doubled.
+  [relativistic-gamma0.03-seed1]="--loss relativistic --gamma 0.03 --seed 1 --r1-every 1 --lr 2e-4"
+  [relativistic-gamma0.03-lazy16]="--loss relativistic --gamma 0.03 --r1-every 16 --lr 2e-4"
+  [relativistic-gamma0.03-lazy16-seed1]="--loss relativistic --gamma 0.03 --r1-every 16 --seed 1 --lr 2e-4"
+  [relativistic-gamma0.01]="--loss relativistic --gamma 0.01 --r1-every 1 --lr 2e-4"
+  [relativistic-gamma0.01-lazy16]="--loss relativistic --gamma 0.01 --r1-every 16 --lr 2e-4"
+  [relativistic-gamma0.01-lazy16-seed1]="--loss relativistic --gamma 0.01 --r1-every 16 --seed 1 --lr 2e-4"
+  # Twelfth screen, on the default of the eleventh (relativistic, gamma 0.1, lazy, 2e-4): both learning rates doubled
+  # (the default since), or quadrupled.
   [lr4e-4]="--lr 4e-4"
   [lr4e-4-seed1]="--lr 4e-4 --seed 1"
-  # The default with a minibatch standard deviation channel in D (ProGAN), against alike faces.
-  [mbstd]="--minibatch-std"
-  [mbstd-seed1]="--minibatch-std --seed 1"
+  [lr8e-4]="--lr 8e-4"
+  [lr8e-4-seed1]="--lr 8e-4 --seed 1"
+  # The eleventh screen's default with a minibatch standard deviation channel in D (ProGAN), against alike faces.
+  [mbstd]="--minibatch-std --lr 2e-4"
+  [mbstd-seed1]="--minibatch-std --seed 1 --lr 2e-4"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema

@@ -199,7 +199,7 @@ def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built,
     assert int(gan.d_optimizer.iterations) > int(gan.g_optimizer.iterations)  # 2 D steps per G step in epoch 3
     out = capsys.readouterr().out
     changed = next(line for line in out.splitlines() if line.startswith("Changed on resume"))
-    for text in ("--lr 0.0002 -> 0.0001", "--g-lr None -> 5e-05", "--batch-size 16 -> 8", "--d-steps 1 -> 2", "--gamma 0.1 -> 0.2",
+    for text in ("--lr 0.0004 -> 0.0001", "--g-lr None -> 5e-05", "--batch-size 16 -> 8", "--d-steps 1 -> 2", "--gamma 0.1 -> 0.2",
                  "--mirror False -> True"):
         assert text in changed
     saved = TrainConfig.load(run_copy / "config.json")
@@ -209,9 +209,9 @@ def test_options_changed_on_resume_take_effect_and_are_reported(run_copy, built,
 def test_lr_decay_on_resume_lowers_the_rates_over_the_last_epochs_and_logs_them(run_copy, built):
     assert fit.main(["--out", str(run_copy), "--epochs", "4", "--lr-decay", "0.5"]) == 0
     rows = history(run_copy)
-    assert [row["g_lr"] for row in rows] == ["", "", "0.0002", "0.0001"]  # epochs 1-2 trained before the decay was on
-    assert float(built[-1].d_optimizer.learning_rate) == pytest.approx(1e-4)  # epoch 4 of 4: half of 2e-4
-    assert float(built[-1].g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert [row["g_lr"] for row in rows] == ["", "", "0.0004", "0.0002"]  # epochs 1-2 trained before the decay was on
+    assert float(built[-1].d_optimizer.learning_rate) == pytest.approx(2e-4)  # epoch 4 of 4: half of 4e-4
+    assert float(built[-1].g_optimizer.learning_rate) == pytest.approx(2e-4)
     assert TrainConfig.load(run_copy / "config.json").lr_decay == 0.5
 
 
@@ -237,7 +237,7 @@ def test_a_blow_up_stops_the_run_in_that_step_and_keeps_the_last_good_checkpoint
     assert [int(row["epoch"]) for row in history(run_copy)] == [1, 2]
     assert (run_copy / "generator.keras").read_bytes() == generator_before
     # A resume starts from the last good checkpoint, all of it as it was before the blow-up.
-    resumed = resumed_as_trained(request, ["--out", str(run_copy), "--epochs", "3", "--lr", "2e-4"], last_good)
+    resumed = resumed_as_trained(request, ["--out", str(run_copy), "--epochs", "3", "--lr", "4e-4"], last_good)
     assert resumed.epoch == 2
 
 
