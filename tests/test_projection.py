@@ -30,7 +30,7 @@ def test_projection_finds_a_drawn_face_and_beats_the_best_of_100_random_latents(
     found = projection.project(pretrained, drawn_face, steps=100, starts=4, progress=False)
     first_start_alone = projection.project(pretrained, drawn_face, steps=100, starts=1, progress=False)
     baseline = projection.random_baseline(pretrained, drawn_face, count=100, seed=1)
-    # observed with the shipped generator: 24.9 dB after 100 steps, the best random latent 12.5 dB
+    # observed with the shipped generator: 26.9 dB after 100 steps, the best random latent 12.7 dB
     assert projection.psnr(found.face, drawn_face) > 22.0 > projection.psnr(baseline.face, drawn_face) + 6
     assert found.pixel_distance < baseline.pixel_distance / 5
     assert found.pixel_distance <= first_start_alone.pixel_distance * 1.001  # the best start is kept
