@@ -61,7 +61,8 @@ class LossSpec:
         return f"{optimizer}({self.lr:.0e}{betas}), {steps}".replace("e-0", "e-")
 
 
-# The losses `--loss` names: adding one is a `losses.GANLoss` subclass and a line here.
+# The losses `--loss` names: adding one is a `losses.GANLoss` subclass and a line here. The relativistic loss's 4e-4
+# was chosen by FID at 200,000 images (docs/results.md, twelfth screen); the others keep their papers' settings.
 LOSS_SPECS = {
     "bce": LossSpec("anime_dcgan.losses:NonSaturatingLoss", "Radford et al. 2015 (DCGAN), non-saturating G loss"),
     "minimax": LossSpec("anime_dcgan.losses:MinimaxLoss", "Goodfellow et al. 2014, the saturating minimax G loss"),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from anime_dcgan.models import (ClipWeights, MinibatchStddev, _batch_norm, _normalization, feature_channels, logit_layer,
-                                spectrally_normalized, weight_init)
+from anime_dcgan.models import (ClipWeights, MinibatchStddev, _batch_norm, _normalization, feature_channels,
+                                logit_layer, spectrally_normalized, weight_init)
 
 
 def conv(filters: int, size: int, **options) -> layers.Conv2D:
