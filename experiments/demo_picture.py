@@ -36,6 +36,7 @@ def serve(port: int, log: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 300
     while "Serving the demo at" not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
             sys.exit(f"the demo did not start:\n{log.read_text()}")
         time.sleep(0.2)
     return process
