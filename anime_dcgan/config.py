@@ -31,6 +31,8 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # tf.distribute: "auto" takes a TPU when one is attached, every GPU when there are several, else one device.
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 JIT_COMPILE = ("auto", "on", "off")  # XLA; "auto" is Keras's choice: on with a GPU, off on a CPU
+# G's update through D as D's last update left it, or from the outputs that update learned from (both move after).
+UPDATES = ("alternating", "simultaneous")
 NONFINITE_ACTIONS = ("stop", "skip")  # what a NaN/Inf in a step does to the run
 POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -244,6 +246,10 @@ class TrainConfig:
     loss: str = option("relativistic", "GAN objective", "loss and updates", one_of(tuple(LOSS_SPECS)), fixed=True)
     d_steps: int | None = option(None, "discriminator updates per generator update, each on its own real batch",
                                  "loss and updates", positive_int, parse=int, default_text="per loss")
+    updates: str = option("alternating", "'alternating': G's update goes through D as D's last update left it; "
+                          "'simultaneous': G learns from the same outputs of D as that update, so one pass of D "
+                          "serves both (fewer convolutions a step)", "loss and updates", one_of(UPDATES),
+                          before="alternating")
     clip: float = option(0.01, "wgan: critic weights are clipped to +-clip", "loss and updates", positive_float)
     gp_weight: float = option(10.0, "wgan-gp: gradient penalty weight lambda", "loss and updates", positive_float)
     gamma: float = option(0.1, "relativistic: weight gamma of its R1 and R2 penalties, gamma/2 E||grad D||^2 on real "

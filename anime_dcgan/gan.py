@@ -9,6 +9,7 @@ from keras import ops
 from anime_dcgan import distribute, losses
 from anime_dcgan.augment import DiffAugment
 from anime_dcgan.averaging import WeightAverage
+from anime_dcgan.config import UPDATES
 from anime_dcgan.data import to_unit_range
 
 
@@ -51,13 +52,14 @@ class GAN(keras.Model):
         d_steps: int = 1,
         d_threshold: float | None = None,
         g_threshold: float | None = None,
+        updates: str = "alternating",
         **kwargs,
     ) -> None:
         """Set the optimizers (built now, so a checkpoint can restore them), the loss and the update schedule.
 
         loss: a `losses.GANLoss` with its penalties (default: non-saturating BCE). D is not updated while its loss is
         below `d_threshold`, G not while its loss is at or below `g_threshold`; the skipped updates are counted as
-        `d_skipped` / `g_skipped`.
+        `d_skipped` / `g_skipped`. updates: "alternating" or "simultaneous" (see `train_step`).
         """
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
@@ -66,6 +68,9 @@ class GAN(keras.Model):
         self.d_steps = d_steps
         self.d_threshold = d_threshold
         self.g_threshold = g_threshold
+        if updates not in UPDATES:
+            raise ValueError(f"unknown updates {updates!r}: choose one of {', '.join(UPDATES)}")
+        self.updates = updates
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
@@ -96,10 +101,12 @@ class GAN(keras.Model):
         return self.generator(latent, training=training)
 
     def train_step(self, real_images):
-        """`d_steps` updates of D, then one of G through the updated D.
+        """`d_steps` updates of D, then one of G: through D as its last update left it ("alternating" updates), or
+        from the outputs D's last update learned from ("simultaneous", as in TensorFlow's DCGAN tutorial: D's forward
+        passes serve both updates, and both networks move after).
 
         G draws each batch of fakes once: the last D update and G's update share one forward pass of G (and its
-        augmentation), with G's tape paused while D learns from those fakes.
+        augmentation).
         """
         if real_images.dtype == "uint8":
             real_images = to_unit_range(real_images)
@@ -109,20 +116,35 @@ class GAN(keras.Model):
             self.discriminator_step(real, self.generate(batch_size))
         with tf.GradientTape() as tape:
             fake_images = self.generate(batch_size)
-            with tape.stop_recording():
-                real_seen = self.discriminator_step(real_batches[-1], fake_images)
-            g_loss = self.gan_loss.generator_loss(self.discriminator, fake_images, real_seen)
+            if self.updates == "simultaneous":
+                d_update = self.discriminator_gradients(real_batches[-1], fake_images)
+                critique = d_update[0]
+                g_loss = self.gan_loss.generator(critique.fake_outputs, critique.real_outputs)
+            else:
+                with tape.stop_recording():
+                    critique = self.discriminator_step(real_batches[-1], fake_images)
+                g_loss = self.gan_loss.generator_loss(self.discriminator, fake_images, critique.real_images)
             scaled_loss = self.loss_for_gradients(self.g_optimizer, g_loss)
-        self.generator_update(g_loss, tape.gradient(scaled_loss, self.generator.trainable_weights))
+        g_gradients = tape.gradient(scaled_loss, self.generator.trainable_weights)
+        if self.updates == "simultaneous":
+            self.discriminator_update(*d_update)
+        self.generator_update(g_loss, g_gradients)
         return distribute.step_results({name: tracker.result() for name, tracker in self.trackers.items()})
 
     def generate(self, batch_size):
         """A batch of G's images from fresh noise, as D sees them (augmented), in training mode."""
         return self.augment(self.generator(self.sample_latent(batch_size), training=True), self.seed_generator)
 
-    def discriminator_step(self, real_images, fake_images):
-        """One update of D on a real batch and a generated batch (already augmented) of the same size; returns the
-        real batch as D saw it (augmented)."""
+    def discriminator_step(self, real_images, fake_images) -> losses.Critique:
+        """One update of D on a real batch and a generated batch (already augmented) of the same size; returns what
+        D made of them."""
+        critique, d_loss, gradients = self.discriminator_gradients(real_images, fake_images)
+        self.discriminator_update(critique, d_loss, gradients)
+        return critique
+
+    def discriminator_gradients(self, real_images, fake_images) -> tuple[losses.Critique, tf.Tensor, list]:
+        """What D makes of a real batch and a generated batch (already augmented) of the same size, its loss and the
+        loss's gradients with respect to D's weights."""
         real_images = self.augment(real_images, self.seed_generator)
         with tf.GradientTape() as tape:
             real_outputs = self.discriminator(real_images, training=True)
@@ -132,14 +154,16 @@ class GAN(keras.Model):
                                        self.d_optimizer.iterations, self.seed_generator)  # fmt: skip
             d_loss = self.gan_loss.discriminator_loss(critique)
             scaled_loss = self.loss_for_gradients(self.d_optimizer, d_loss)
-        gradients = tape.gradient(scaled_loss, self.discriminator.trainable_weights)
+        return critique, d_loss, tape.gradient(scaled_loss, self.discriminator.trainable_weights)
+
+    def discriminator_update(self, critique: losses.Critique, d_loss, gradients) -> None:
+        """Apply D's gradients (unless skipped) and count its loss and scores."""
         skip = None if self.d_threshold is None else distribute.global_mean(d_loss) < self.d_threshold
         self._update(self.d_optimizer, d_loss, gradients,
                      self.discriminator.trainable_weights, skip, "d_skipped")  # fmt: skip
         self.trackers["d_loss"].update_state(d_loss)
-        self.trackers["d_real"].update_state(ops.mean(self.gan_loss.score(real_outputs)))
-        self.trackers["d_fake"].update_state(ops.mean(self.gan_loss.score(fake_outputs)))
-        return real_images
+        self.trackers["d_real"].update_state(ops.mean(self.gan_loss.score(critique.real_outputs)))
+        self.trackers["d_fake"].update_state(ops.mean(self.gan_loss.score(critique.fake_outputs)))
 
     def generator_update(self, g_loss, gradients) -> None:
         """Apply G's gradients (unless skipped), count the loss and move the weight average."""

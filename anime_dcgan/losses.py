@@ -128,7 +128,7 @@ class R2Penalty(R1Penalty):
 
 class GANLoss:
     """A GAN objective and its discriminator's penalties. Subclasses write `discriminator(real, fake)` and
-    `generator(fake)` on D's raw outputs, and `score(outputs)`: how D's outputs are reported as `d_real`/`d_fake`.
+    `generator(fake, real)` on D's raw outputs, and `score(outputs)`: how D's outputs are reported as `d_real`/`d_fake`.
 
     Class attributes say what the loss asks of the critic: `critic_normalization` ("batch", or "layer" under a
     per-sample penalty) and `clip` (keep D's weights within +-clip, or None); and `generator_sees_real`, whether G's
@@ -146,7 +146,9 @@ class GANLoss:
     def discriminator(self, real, fake):
         raise NotImplementedError
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
+        """G's loss on D's outputs on a generated batch; `real`, D's outputs on a real batch, is used by a loss that
+        compares the two (`generator_sees_real`)."""
         raise NotImplementedError
 
     def score(self, outputs):
@@ -155,7 +157,8 @@ class GANLoss:
     def generator_loss(self, discriminator: keras.Model, fake_images, real_images):
         """G's loss on a generated batch as D sees it; `real_images`, the real batch of D's last update (as D saw
         it), for a loss that compares the two."""
-        return self.generator(discriminator(fake_images, training=True))
+        real = discriminator(real_images, training=True) if self.generator_sees_real else None
+        return self.generator(discriminator(fake_images, training=True), real)
 
     def discriminator_loss(self, critique: Critique):
         """The objective plus every penalty, in the order they were given."""
@@ -190,7 +193,7 @@ class NonSaturatingLoss(GANLoss):
         real_loss = t * ops.softplus(-real) + (1.0 - t) * ops.softplus(real)
         return ops.mean(real_loss) + ops.mean(ops.softplus(fake))
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return ops.mean(ops.softplus(-fake))
 
     def score(self, outputs):
@@ -200,7 +203,7 @@ class NonSaturatingLoss(GANLoss):
 class MinimaxLoss(NonSaturatingLoss):
     """The original minimax game (Goodfellow et al. 2014): G minimises log(1 - D(G(z))) = -softplus(l)."""
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return -ops.mean(ops.softplus(fake))
 
 
@@ -214,7 +217,7 @@ class LeastSquaresLoss(GANLoss):
     def discriminator(self, real, fake):
         return 0.5 * ops.mean(ops.square(real - self.real_target)) + 0.5 * ops.mean(ops.square(fake))
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return 0.5 * ops.mean(ops.square(fake - 1.0))
 
 
@@ -229,7 +232,7 @@ class WassersteinLoss(GANLoss):
     def discriminator(self, real, fake):
         return ops.mean(fake) - ops.mean(real)
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return -ops.mean(fake)
 
 
@@ -250,7 +253,7 @@ class HingeLoss(GANLoss):
     def discriminator(self, real, fake):
         return ops.mean(ops.relu(1.0 - real)) + ops.mean(ops.relu(1.0 + fake))
 
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return -ops.mean(fake)
 
 
@@ -270,9 +273,7 @@ class RelativisticLoss(GANLoss):
     def discriminator(self, real, fake):
         return ops.mean(ops.softplus(fake - real))
 
-    def generator_loss(self, discriminator: keras.Model, fake_images, real_images):
-        fake = discriminator(fake_images, training=True)
-        real = discriminator(real_images, training=True)
+    def generator(self, fake, real=None):
         return ops.mean(ops.softplus(real - fake))
 
 

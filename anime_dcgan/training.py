@@ -127,6 +127,7 @@ def _build_gan(config: TrainConfig, loss_scaling: bool) -> GAN:
         d_steps=config.d_steps,
         d_threshold=config.d_threshold,
         g_threshold=config.g_threshold,
+        updates=config.updates,
         jit_compile={"on": True, "off": False}.get(config.jit_compile, "auto"),
         steps_per_execution=config.steps_per_execution,
     )

@@ -115,6 +115,9 @@ declare -A candidates=(
   # The eleventh screen's default with a minibatch standard deviation channel in D (ProGAN), against alike faces.
   [mbstd]="--minibatch-std --lr 2e-4"
   [mbstd-seed1]="--minibatch-std --seed 1 --lr 2e-4"
+  # Thirteenth screen, on the twelfth's default: simultaneous updates (one pass of D serves both networks' updates).
+  [simultaneous]="--updates simultaneous"
+  [simultaneous-seed1]="--updates simultaneous --seed 1"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema

@@ -118,8 +118,9 @@ def executed_ops(graph) -> Counter:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"architecture": "resnet", "d_steps": 2, "spectral_norm": True}, {"loss": "bce"}, {"loss": "bce", "r1": 1.0}],
-    ids=["default", "resnet-d_steps-2-spectral", "bce", "bce-r1"],
+    [{}, {"architecture": "resnet", "d_steps": 2, "spectral_norm": True}, {"loss": "bce"}, {"loss": "bce", "r1": 1.0},
+     {"updates": "simultaneous"}, {"loss": "bce", "d_steps": 2, "updates": "simultaneous"}],
+    ids=["default", "resnet-d_steps-2-spectral", "bce", "bce-r1", "simultaneous", "bce-d_steps-2-simultaneous"],
 )
 def test_the_convolution_bound_runs_the_convolutions_the_step_runs(options):
     import tensorflow as tf

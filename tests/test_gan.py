@@ -55,36 +55,70 @@ def sgd_expected(weights: list[np.ndarray], loss_fn, variables, lr: float) -> li
     return [w - lr * g.numpy() for w, g in zip(weights, tape.gradient(loss, variables))]
 
 
+def copy_of(model):
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def stepped(gan: GAN, real_batch):
+    """Run one train step of `gan`; returns G and D as they were before it and the noise it drew."""
+    state = gan.seed_generator.state.numpy()
+    generator_before, discriminator_before = copy_of(gan.generator), copy_of(gan.discriminator)
+    gan.train_step(real_batch)
+    gan.seed_generator.state.assign(state)
+    return generator_before, discriminator_before, gan.sample_latent(real_batch.shape[0])
+
+
+def assert_weights(network, expected):
+    for want, actual in zip(expected, trainable(network)):
+        np.testing.assert_allclose(actual, want, rtol=1e-4, atol=1e-6)
+
+
 def test_step_updates_d_on_the_fakes_then_g_through_the_updated_d(real_batch):
     """The step is the alternating GAN update: D on real and G(z), then G on D_new(G(z)) for the same z."""
     lr = 0.05
     gan = tiny_gan(optimizer=keras.optimizers.SGD, lr=lr)
-    state = gan.seed_generator.state.numpy()
-    generator_before = keras.models.clone_model(gan.generator)
-    generator_before.set_weights(gan.generator.get_weights())
-    discriminator_before = keras.models.clone_model(gan.discriminator)
-    discriminator_before.set_weights(gan.discriminator.get_weights())
-    gan.train_step(real_batch)
+    generator_before, discriminator_before, latent = stepped(gan, real_batch)
 
-    gan.seed_generator.state.assign(state)
-    latent = gan.sample_latent(real_batch.shape[0])  # the noise the step drew
     fakes = generator_before(latent, training=True)
-    expected_d = sgd_expected(
+    assert_weights(gan.discriminator, sgd_expected(
         trainable(discriminator_before),
         lambda: gan.gan_loss.discriminator(discriminator_before(real_batch, training=True),
                                            discriminator_before(fakes, training=True)),  # fmt: skip
         discriminator_before.trainable_weights, lr,
-    )
-    for expected, actual in zip(expected_d, trainable(gan.discriminator)):
-        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)
+    ))
     # G's loss goes through the discriminator as it is after its update (gan.discriminator now).
-    expected_g = sgd_expected(
+    assert_weights(gan.generator, sgd_expected(
         trainable(generator_before),
         lambda: gan.gan_loss.generator(gan.discriminator(generator_before(latent, training=True), training=True)),
         generator_before.trainable_weights, lr,
-    )
-    for expected, actual in zip(expected_g, trainable(gan.generator)):
-        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)
+    ))
+
+
+@pytest.mark.parametrize("loss", ["bce", "relativistic"])
+def test_simultaneous_updates_move_g_through_d_as_it_judged_the_batch(real_batch, loss):
+    """Simultaneous updates: D's update as in the alternating step, G's from the same outputs of D before it moved
+    (for the relativistic loss, D's outputs on the real batch too)."""
+    lr = 0.05
+    alternating = tiny_gan(loss, optimizer=keras.optimizers.SGD, lr=lr)
+    stepped(alternating, real_batch)
+    gan = tiny_gan(loss, optimizer=keras.optimizers.SGD, lr=lr, updates="simultaneous")
+    generator_before, discriminator_before, latent = stepped(gan, real_batch)
+
+    assert_weights(gan.discriminator, trainable(alternating.discriminator))
+    assert_weights(gan.generator, sgd_expected(
+        trainable(generator_before),
+        lambda: gan.gan_loss.generator(discriminator_before(generator_before(latent, training=True), training=True),
+                                       discriminator_before(real_batch, training=True)),  # fmt: skip
+        generator_before.trainable_weights, lr,
+    ))
+    assert not np.allclose(trainable(gan.generator)[0], trainable(alternating.generator)[0], rtol=1e-4, atol=1e-6)
+
+
+def test_unknown_updates_are_refused():
+    with pytest.raises(ValueError, match="unknown updates 'both': choose one of alternating, simultaneous"):
+        tiny_gan(updates="both")
 
 
 class Spy:

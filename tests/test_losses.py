@@ -51,6 +51,7 @@ def test_loss_matches_its_paper(name):
     loss = losses.get(name)
     assert float(loss.discriminator(REAL, FAKE)) == pytest.approx(d_reference(REAL, FAKE), rel=1e-5)
     assert float(loss.generator_loss(as_outputs, FAKE, REAL)) == pytest.approx(g_reference(REAL, FAKE), rel=1e-5)
+    assert float(loss.generator(FAKE, REAL)) == pytest.approx(g_reference(REAL, FAKE), rel=1e-5)  # on D's outputs
 
 
 def test_unknown_loss_is_refused():
