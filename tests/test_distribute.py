@@ -33,6 +33,9 @@ MIRRORED_CASES = [  # (loss, compile options and parts, discriminator options)
     # ...and the relativistic pairing, whose R1 and R2 penalties and G's loss see both batches, in a critic without
     # normalisation.
     ("relativistic", {"augment": "translation,cutout", "ema": 0.999}, {"normalization": "none"}),
+    # ...and that again with simultaneous updates, G's loss on the outputs D learns from, after two D updates.
+    ("relativistic", {"augment": "translation,cutout", "d_steps": 2, "updates": "simultaneous"},
+     {"normalization": "none"}),  # fmt: skip
 ]
 
 
