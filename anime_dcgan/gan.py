@@ -117,8 +117,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fake_images = self.generate(batch_size)
             if self.updates == "simultaneous":
-                d_update = self.discriminator_gradients(real_batches[-1], fake_images)
-                critique = d_update[0]
+                critique, d_loss, d_gradients = self.discriminator_gradients(real_batches[-1], fake_images)
                 g_loss = self.gan_loss.generator(critique.fake_outputs, critique.real_outputs)
             else:
                 with tape.stop_recording():
@@ -127,7 +126,7 @@ class GAN(keras.Model):
             scaled_loss = self.loss_for_gradients(self.g_optimizer, g_loss)
         g_gradients = tape.gradient(scaled_loss, self.generator.trainable_weights)
         if self.updates == "simultaneous":
-            self.discriminator_update(*d_update)
+            self.discriminator_update(critique, d_loss, d_gradients)
         self.generator_update(g_loss, g_gradients)
         return distribute.step_results({name: tracker.result() for name, tracker in self.trackers.items()})
 

@@ -118,6 +118,9 @@ declare -A candidates=(
   # Thirteenth screen, on the twelfth's default: simultaneous updates (one pass of D serves both networks' updates).
   [simultaneous]="--updates simultaneous"
   [simultaneous-seed1]="--updates simultaneous --seed 1"
+  # Simultaneous updates at half the rate, and with D learning at twice G's rate (TTUR).
+  [simultaneous-lr2e-4]="--updates simultaneous --lr 2e-4"
+  [simultaneous-ttur]="--updates simultaneous --d-lr 8e-4"
 )
 order=("$@")
 [ ${#order[@]} -gt 0 ] || order=(dcgan dcgan-ema dcgan-augment dcgan-augment-ema hinge-sn hinge-sn-augment-ema
