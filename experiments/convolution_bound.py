@@ -75,11 +75,13 @@ def main(precision: str, batch: int, turns: int, flags: str) -> None:
     for index, (layer, kind, count, _) in enumerate(passes[:-1]):
         shape = f"{layer.input.shape[1:]} -> {layer.output.shape[1:]}"
         work = 2 * multiply_adds(layer, batch)
-        print(f"{layer.name:>28} {shape:>34} {kind:>16} {ms[index]:7.1f} x {str(count):>5} {work / ms[index] / 1e6:7.0f}")
+        rate = work / ms[index] / 1e6
+        print(f"{layer.name:>28} {shape:>34} {kind:>16} {ms[index]:7.1f} x {str(count):>5} {rate:7.0f}")
         total += ms[index] * count
         flops += work * count
     print(f"convolutions of a step: {total:.0f} ms, {flops / 1e9:.1f} GFLOP, {flops / total / 1e6:.0f} GFLOP/s; a "
-          f"{MATMUL}x{MATMUL} matrix product: {peak:.0f} GFLOP/s; the reference step (float32): {ms[len(passes)]:.0f} ms")
+          f"{MATMUL}x{MATMUL} matrix product: {peak:.0f} GFLOP/s; the reference step (float32): "
+          f"{ms[len(passes)]:.0f} ms")
     print(f"bound={ms[len(passes)] / total:.2f} (the reference's step time over the convolutions'); the convolutions "
           f"at {flops / total / 1e6 / peak:.0%} of the matrix product's rate")
 
