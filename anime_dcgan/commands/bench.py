@@ -144,9 +144,10 @@ def step_convolutions(gan) -> list[tuple[object, str, Fraction]]:
     runs D forward on a real and a fake batch and takes the kernel gradients of both, and their input gradients
     where weights lie below; G draws each update's fakes once; G's update runs D forward on its fakes (and on the
     real batch, for a loss that compares them) unless updates are simultaneous, takes D's input gradients down to
-    the image, and G's own input and kernel gradients. A penalty on D's input gradients (R1, R2, WGAN-GP's) adds, on the updates it runs on, D's
-    forward pass and input gradients down to the image, and their gradients: a forward-like pass and the kernel's
-    gradient of each input gradient, and the forward pass's own gradients (zero, but computed)."""
+    the image, and G's own input and kernel gradients. A penalty on D's input gradients (R1, R2, WGAN-GP's) adds,
+    on the updates it runs on, D's forward pass and input gradients down to the image, and their gradients: a
+    forward-like pass and the kernel's gradient of each input gradient, and the forward pass's own gradients (zero,
+    but computed)."""
     n = gan.d_steps
     penalties = n * sum((p.input_gradient_share for p in gan.gan_loss.penalties), Fraction(0))
     # Alternating updates run D again for G's update; simultaneous ones take G's loss from the last update's outputs.
