@@ -43,10 +43,28 @@ def test_bench_times_the_native_precisions_with_fit_epochs_whole_and_prints_the_
     assert all(float(rate) > 0 for rate, _ in rows.values())
     share = float(rows[default][0]) / float(rows[bound][0])
     assert lines[-2] == f"The default step runs at {share:.0%} of its convolution bound."
+    # The bound's convolutions rated against a matrix product timed in the same turns (not a row of the table).
+    flops = bench.step_flops(TrainConfig(image_size=32, width=4, batch_size=8, precision="float32").resolved())
+    arithmetic = re.fullmatch(r"At its bound the default step's convolutions \((\S+) GFLOP\) run at (\d+) GFLOP/s, "
+                              r"(\d+)% of a 2048x2048 float32 matrix product's (\d+) GFLOP/s\.", lines[-3])
+    assert arithmetic and float(arithmetic[1]) == pytest.approx(flops / 1e9, abs=0.006)
+    assert float(arithmetic[2]) == pytest.approx(flops * float(rows[bound][0]) / 8 / 1e9, abs=0.6)
+    assert float(arithmetic[3]) == pytest.approx(100 * float(arithmetic[2]) / float(arithmetic[4]), abs=1.5)
     assert rows[reference][1] == "1.00x"
     ratio = float(lines[-1].removeprefix("ratio="))
     assert lines[-1].startswith("ratio=") and ratio == pytest.approx(float(rows[default][1][:-1]), abs=0.006)
     assert len(grids) == 3  # a grid after each fit epoch: the warm-up's and two timed turns
+
+
+def test_a_passs_multiply_adds_pair_every_kernel_weight_with_every_position_of_the_smaller_map():
+    import keras
+
+    images = keras.Input((32, 32, 3))
+    down = keras.layers.Conv2D(8, 4, strides=2, padding="same")
+    up = keras.layers.Conv2DTranspose(5, 4, strides=2, padding="same")
+    keras.Model(images, up(down(images)))
+    assert bench.multiply_adds(down, 2) == 2 * 16 * 16 * (4 * 4 * 3 * 8)  # the output is the smaller map
+    assert bench.multiply_adds(up, 2) == 2 * 16 * 16 * (4 * 4 * 5 * 8)  # the input is
 
 
 def test_every_setting_asked_for_is_timed_once_after_the_default():

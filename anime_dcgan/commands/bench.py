@@ -5,7 +5,8 @@ steps per compiled call, and of other recipes given as fit's flags; a reference 
 TensorFlow DCGAN tutorial's: a plain tf.function with two GradientTapes and one generator forward shared by both
 updates, float32, the same networks and batch); the input pipeline (plain and with --mirror's x-flips); and each
 precision's and recipe's convolution bound: that step's convolution passes alone, each as often as the step runs it,
-the fastest the step could run on this machine if it did nothing else.
+the fastest the step could run on this machine if it did nothing else; and a large matrix product in the default
+step's precision, how fast this machine's kernels do arithmetic, against which the bound's convolutions are rated.
 Candidates are timed in turns, each turn after a warm-up, and each figure is the median over the turns, so that a
 busy, shared machine slows them alike. The last line is the images/s of the step `fit` takes by default (its
 precision and XLA setting chosen for this machine) over the reference's.
@@ -119,6 +120,7 @@ def project_step(
     return run
 
 
+MATRIX = 2048  # the side of the square matrices whose product rates this machine's arithmetic
 FORWARD, INPUT, KERNEL = "forward", "input gradient", "kernel gradient"
 SECOND_KERNEL = "kernel gradient of an input gradient"  # a plain kernel gradient, in every layer
 
@@ -164,6 +166,40 @@ def step_convolutions(gan) -> list[tuple[object, str, Fraction]]:
     return [(layer, kind, Fraction(times)) for layer, kind, times in passes if times]
 
 
+def multiply_adds(layer, batch: int) -> int:
+    """Multiply-adds of one pass of a convolution `layer` on `batch` maps (forward, input or kernel gradient alike:
+    each pairs every kernel weight with every position of the smaller map; "same" padding's zeros counted)."""
+    import keras
+
+    inner = getattr(layer, "layer", layer)
+    small = layer.input.shape if isinstance(inner, keras.layers.Conv2DTranspose) else layer.output.shape
+    return batch * small[1] * small[2] * math.prod(inner.kernel.shape)
+
+
+def step_flops(config: TrainConfig) -> int:
+    """Floating-point operations of one step's convolution passes (`step_convolutions`), two to a multiply-add."""
+    from anime_dcgan import training
+
+    passes = step_convolutions(training.build_gan(config))
+    return int(sum(2 * multiply_adds(layer, config.batch_size) * times for layer, _, times in passes))
+
+
+def matrix_product(dtype: str) -> Candidate:
+    """Products of two MATRIX x MATRIX matrices in `dtype`, one a step: how fast this machine's kernels can do
+    arithmetic."""
+    import tensorflow as tf
+
+    matrix = tf.cast(tf.random.normal((MATRIX, MATRIX)), dtype)
+    product = tf.function(lambda: tf.cast(tf.matmul(matrix, matrix)[0, 0], "float32"))
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            result = product()
+        float(result)
+
+    return Candidate(f"{MATRIX}x{MATRIX} matrix product ({dtype})", 1, run)
+
+
 def convolution_pass(layer, kind: str, batch: int, dtype: str):
     """One pass of `layer`'s convolution on a batch of random maps in `dtype`, as a traced function of no arguments
     that returns one element of its result (so that it runs whole and nothing else is timed with it). The
@@ -202,14 +238,21 @@ def convolution_pass(layer, kind: str, batch: int, dtype: str):
     return tf.function(lambda: tf.cast(tf.reshape(passes[kind](), [-1])[0], "float32"))
 
 
-def bound_passes(config: TrainConfig, precision: str) -> list[tuple[object, str, Fraction, Callable]]:
-    """`step_convolutions` of the project's step at `precision`, each with its traced `convolution_pass`."""
+def compute_dtype(precision: str) -> str:
+    """The dtype a `--precision` computes in on this machine ("auto" resolved)."""
     import keras
 
     from anime_dcgan import training
 
+    return keras.mixed_precision.Policy(training.resolve_precision(precision)).compute_dtype
+
+
+def bound_passes(config: TrainConfig, precision: str) -> list[tuple[object, str, Fraction, Callable]]:
+    """`step_convolutions` of the project's step at `precision`, each with its traced `convolution_pass`."""
+    from anime_dcgan import training
+
     gan = training.build_gan(dataclasses.replace(config, precision=precision))
-    dtype = keras.mixed_precision.Policy(training.resolve_precision(precision)).compute_dtype
+    dtype = compute_dtype(precision)
     return [(layer, kind, times, convolution_pass(layer, kind, config.batch_size, dtype))
             for layer, kind, times in step_convolutions(gan)]  # fmt: skip
 
@@ -451,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         candidates += peer_candidates
         candidates += pipelines(config)
+        dtype = compute_dtype(default_precision)
+        product = matrix_product(dtype)
+        candidates.append(product)
         if args.fit_epoch:
             fit_config = dataclasses.replace(config, batch_size=args.fit_batch_size)
             candidates.append(fit_epochs(fit_config, Path(scratch)))
@@ -460,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Timing {args.repeats} turns of {args.steps} steps of {config.batch_size} images at {config.image_size} px, "
               f"width {config.width}, on {describe_device()}; {describe_cpu()}")  # fmt: skip
         rates = time_candidates(candidates, args.steps, args.repeats)
+    arithmetic = rates.pop(product.name) * 2 * MATRIX**3  # the matrix product's FLOP/s
     reference = rates[REFERENCE]
     names = max(44, *(len(name) + 2 for name in rates))
     print(f"{'':{names}}{'images/s':>10}{'x reference':>13}")
@@ -467,6 +514,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:{names}}{rate:10.1f}{rate / reference:12.2f}x")
     default = rates[candidates[1].name]
     bound = rates[f"convolution bound ({default_precision})"]
+    flops = step_flops(dataclasses.replace(config, precision=default_precision))
+    at_bound = flops * bound / config.batch_size
+    print(f"At its bound the default step's convolutions ({flops / 1e9:.2f} GFLOP) run at {at_bound / 1e9:.0f} "
+          f"GFLOP/s, {at_bound / arithmetic:.0%} of a {MATRIX}x{MATRIX} {dtype} matrix product's "
+          f"{arithmetic / 1e9:.0f} GFLOP/s.")
     print(f"The default step runs at {default / bound:.0%} of its convolution bound.")
     print(f"ratio={default / reference:.2f}")
     return 0
